@@ -227,12 +227,8 @@ at::Tensor Random(const Napi::CallbackInfo& info, const std::function<at::Tensor
                   size_t seed_i, size_t dtype_i, size_t device_i) {
   at::TensorOptions o = Options(info, dtype_i, device_i);
   at::Generator gen = Gen(info, seed_i);
-  at::Tensor t;
-  {
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    t = draw(gen, o.device(at::kCPU));
-  }
-  return t.to(o.device());
+  // The ATen kernels lock the generator themselves.
+  return draw(gen, o.device(at::kCPU)).to(o.device());
 }
 
 RDL_OP(rand, {
@@ -259,11 +255,7 @@ RDL_OP(poisson, {
   const at::Tensor& rates = T(info, 0);
   at::Generator gen = Gen(info, 1);
   at::Tensor r = rates.detach().to(at::kCPU, at::kDouble);
-  at::Tensor out;
-  {
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    out = at::poisson(r, gen);
-  }
+  at::Tensor out = at::poisson(r, gen);
   return Out(info.Env(), out.to(rates.options()));
 })
 RDL_OP(manualSeed, {

@@ -69,7 +69,10 @@ function fromPython(env) {
     out = execFileSync(python, ['-c', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (err) {
     throw new Error(
-      `RDL_TORCH_FROM_PYTHON=1: '${python} -c "import torch"' failed: ${String(err.stderr || err.message).trim().split('\n').pop()}\n${HOW_TO_FIX}`,
+      `RDL_TORCH_FROM_PYTHON=1: '${python} -c "import torch"' failed: ${String(err.stderr || err.message)
+        .trim()
+        .split('\n')
+        .pop()}\n${HOW_TO_FIX}`,
     );
   }
   const info = JSON.parse(out.trim().split('\n').pop());

@@ -1,0 +1,5 @@
+import type { Benchmark } from '../harness.js';
+import { engineBenchmarks } from './engine.js';
+
+/** Every benchmark suite; each area adds its own file. */
+export const suites: Benchmark[][] = [engineBenchmarks];

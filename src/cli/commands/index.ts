@@ -1,0 +1,5 @@
+import type { Command } from 'commander';
+import { registerCheck } from './check.js';
+
+/** Every command of the CLI; each file adds one. */
+export const commands: Array<(program: Command) => void> = [registerCheck];
