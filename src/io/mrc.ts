@@ -206,7 +206,8 @@ export class MrcReader {
         `${count} values do not fit one array (max ${MAX_ELEMENTS}); read fewer frames at a time`,
       );
     }
-    const bytes = new Uint8Array(this.sectionBytes * (end - start));
+    // Uninitialized memory: every byte is overwritten by the read (or the read throws), and zero-filling 1 GB would cost as much as reading it.
+    const bytes = Buffer.allocUnsafeSlow(this.sectionBytes * (end - start));
     readExactly(this.fd, bytes, this.dataOffset + start * this.sectionBytes, this.path);
     return decode(bytes, h);
   }

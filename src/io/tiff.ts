@@ -361,7 +361,8 @@ export class TiffReader {
       throw this.bad(`${width}×${height}×${end - start} values do not fit one array; read fewer pages at a time`);
     }
     for (let i = start; i < end; i++) this.checkPageData(this.pages[i]!, i, pageBytes);
-    const out = new Uint8Array(pageBytes * (end - start));
+    // Uninitialized: strips and tiles cover every byte of every page (checked above), and zero-filling would cost as much as the read.
+    const out = Buffer.allocUnsafeSlow(pageBytes * (end - start));
     // Uncompressed strips: gather (file offset, output offset, length) runs and merge neighbours,
     // so a plainly written stack is read with a few large positioned reads.
     const runs: Array<[number, number, number]> = [];
