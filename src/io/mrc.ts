@@ -229,7 +229,7 @@ function decode(bytes: Uint8Array, h: MrcHeader): MrcData {
   const buf = bytes.buffer as ArrayBuffer;
   switch (h.mode) {
     case 0:
-      return h.signedBytes ? new Int8Array(buf) : bytes;
+      return h.signedBytes ? new Int8Array(buf) : new Uint8Array(buf); // a plain Uint8Array, not the Buffer
     case 1:
       return new Int16Array(buf);
     case 6:
