@@ -1,5 +1,6 @@
 import type { Benchmark } from '../harness.js';
 import { engineBenchmarks } from './engine.js';
+import { ioBenchmarks } from './io.js';
 
 /** Every benchmark suite; each area adds its own file. */
-export const suites: Benchmark[][] = [engineBenchmarks];
+export const suites: Benchmark[][] = [engineBenchmarks, ioBenchmarks];

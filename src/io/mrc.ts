@@ -206,7 +206,8 @@ export class MrcReader {
         `${count} values do not fit one array (max ${MAX_ELEMENTS}); read fewer frames at a time`,
       );
     }
-    const bytes = new Uint8Array(this.sectionBytes * (end - start));
+    // Uninitialized memory: every byte is overwritten by the read (or the read throws), and zero-filling 1 GB would cost as much as reading it.
+    const bytes = Buffer.allocUnsafeSlow(this.sectionBytes * (end - start));
     readExactly(this.fd, bytes, this.dataOffset + start * this.sectionBytes, this.path);
     return decode(bytes, h);
   }
@@ -228,7 +229,7 @@ function decode(bytes: Uint8Array, h: MrcHeader): MrcData {
   const buf = bytes.buffer as ArrayBuffer;
   switch (h.mode) {
     case 0:
-      return h.signedBytes ? new Int8Array(buf) : bytes;
+      return h.signedBytes ? new Int8Array(buf) : new Uint8Array(buf); // a plain Uint8Array, not the Buffer
     case 1:
       return new Int16Array(buf);
     case 6:
