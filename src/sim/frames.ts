@@ -4,7 +4,15 @@ import { type Device, type DType, type Tensor, tensor, tidy } from '../engine/in
 import { ParameterError, ShapeError } from '../errors.js';
 import { frameIndex, type SimParameters } from './params.js';
 
-export type StackData = Int8Array | Uint8Array | Int16Array | Uint16Array | Float32Array | Float64Array;
+export type StackData =
+  | Int8Array
+  | Uint8Array
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | Float32Array
+  | Float64Array;
 
 /** A raw stack, frames row-major [frame][y][x] (x fastest). */
 export interface RawStack {
