@@ -63,8 +63,16 @@ export function upsampleAndShift(spectra: Tensor, shifts: readonly [number, numb
     const img = fft.ifft2(big);
     const fine = pixelSizeUm / 2;
     const opts = { dtype: 'float64', device: spectra.device } as const;
-    const ys = tensor(Float64Array.from({ length: 2 * H }, (_, i) => i * fine), [2 * H], opts);
-    const xs = tensor(Float64Array.from({ length: 2 * W }, (_, i) => i * fine), [2 * W], opts);
+    const ys = tensor(
+      Float64Array.from({ length: 2 * H }, (_, i) => i * fine),
+      [2 * H],
+      opts,
+    );
+    const xs = tensor(
+      Float64Array.from({ length: 2 * W }, (_, i) => i * fine),
+      [2 * W],
+      opts,
+    );
     const [Y, X] = meshgrid(ys, xs) as [Tensor, Tensor];
     const out: Tensor[] = [];
     for (let b = 0; b < shifts.length; b++) {

@@ -9,10 +9,10 @@ export function frequencyGrids(g: ImageGrid, device: string): { qx: Tensor; qy: 
   const { dkx, dky } = frequencySteps(g);
   return tidy(() => {
     const o = { dtype: 'float32', device } as const;
-    const [qy, qx] = meshgrid(tensor(axisFrequencies(g.height, dky, 'fft'), [g.height], o), tensor(axisFrequencies(g.width, dkx, 'fft'), [g.width], o)) as [
-      Tensor,
-      Tensor,
-    ];
+    const [qy, qx] = meshgrid(
+      tensor(axisFrequencies(g.height, dky, 'fft'), [g.height], o),
+      tensor(axisFrequencies(g.width, dkx, 'fft'), [g.width], o),
+    ) as [Tensor, Tensor];
     return { qx, qy };
   });
 }
@@ -48,7 +48,8 @@ export function notchAt(q: { qx: Tensor; qy: Tensor }, c: [number, number], n: N
 export function effectiveCutoffPerUm(t: OtfTable, fraction = 1e-3): number {
   let peak = 0;
   for (const v of t.values) peak = Math.max(peak, Math.abs(v));
-  for (let i = t.values.length - 1; i >= 0; i--) if (Math.abs(t.values[i]!) > fraction * peak) return (i + 1) * t.stepPerUm;
+  for (let i = t.values.length - 1; i >= 0; i--)
+    if (Math.abs(t.values[i]!) > fraction * peak) return (i + 1) * t.stepPerUm;
   return 0;
 }
 
@@ -61,7 +62,10 @@ export function apodizationFilter(q: { qx: Tensor; qy: Tensor }, radiusPerUm: nu
     const s = q.qx.square().add(q.qy.square()).sqrt().div(radiusPerUm).clamp(0, 1);
     const root = s.square().rsub(1).clamp(0, null).sqrt();
     // acos s = atan2(√(1 − s²), s) (the engine has atan2, not acos).
-    const ideal = root.atan2(s).sub(s.mul(root)).mul(2 / Math.PI);
+    const ideal = root
+      .atan2(s)
+      .sub(s.mul(root))
+      .mul(2 / Math.PI);
     return ideal.clamp(0, null).pow(bend);
   });
 }

@@ -56,7 +56,8 @@ export interface WienerResult {
 const MIN_MODULATION = 0.02;
 
 export function checkWienerParameter(w: number): void {
-  if (!(typeof w === 'number' && Number.isFinite(w) && w > 0)) throw new ParameterError('Wiener parameter w', 'a finite number > 0', w);
+  if (!(typeof w === 'number' && Number.isFinite(w) && w > 0))
+    throw new ParameterError('Wiener parameter w', 'a finite number > 0', w);
 }
 
 /** Reconstructs one cycle [orientations, phases, H, W] of raw counts. */
@@ -67,9 +68,11 @@ export function wienerReconstruct(
   patterns: readonly WienerPattern[],
   o: WienerOptions = {},
 ): WienerResult {
-  if (frames.rank !== 4) throw new ShapeError(`expected frames [orientations, phases, y, x], found shape [${frames.shape.join(', ')}]`);
+  if (frames.rank !== 4)
+    throw new ShapeError(`expected frames [orientations, phases, y, x], found shape [${frames.shape.join(', ')}]`);
   const [D, P, H, W] = frames.shape as [number, number, number, number];
-  if (patterns.length !== D) throw new ShapeError(`${D} orientations in the data but ${patterns.length} in the parameters`);
+  if (patterns.length !== D)
+    throw new ShapeError(`${D} orientations in the data but ${patterns.length} in the parameters`);
   if (P < 3) throw new ShapeError(`band separation needs ≥ 3 phases, found ${P}`);
   if (H % 2 || W % 2) throw new ShapeError(`the Wiener reconstruction needs even image sizes, found ${H}×${W}`);
   const w = o.wiener ?? 0.05;
@@ -100,17 +103,27 @@ export function wienerReconstruct(
         const [kx, ky] = pat.k0PerUm;
         const bands = separateKnownPhases(pre.select(0, d), pat, dx);
         // band+ holds the object centred at +k: move it by −k (and band− by +k) to line up with band 0.
-        const shifted = upsampleAndShift(bands, [[0, 0], [-kx, -ky], [kx, ky]], dx);
+        const shifted = upsampleAndShift(
+          bands,
+          [
+            [0, 0],
+            [-kx, -ky],
+            [kx, ky],
+          ],
+          dx,
+        );
         const b0 = shifted.select(0, 0);
         const bp = shifted.select(0, 1);
         const bm = shifted.select(0, 2);
         const op = otfCentredAt(lookup, q, [-kx, -ky]);
         const om = otfCentredAt(lookup, q, [kx, ky]);
-        const m = o.modulation === 'given' ? givenModulation(pat, d) : measureModulation(b0, bp, bm, o0, op, om, q, table);
+        const m =
+          o.modulation === 'given' ? givenModulation(pat, d) : measureModulation(b0, bp, bm, o0, op, om, q, table);
         modulations.push(m);
         const ap = notch ? notchAt(q, [-kx, -ky], notch) : null;
         const am = notch ? notchAt(q, [kx, ky], notch) : null;
-        const weight = (otfB: Tensor, notchB: Tensor | null, scale: number) => (notchB ? otfB.mul(notchB) : otfB).mul(scale);
+        const weight = (otfB: Tensor, notchB: Tensor | null, scale: number) =>
+          (notchB ? otfB.mul(notchB) : otfB).mul(scale);
         const termNum = b0
           .mul(weight(o0, a0, 1))
           .add(bp.mul(weight(op, ap, m)))
@@ -119,13 +132,18 @@ export function wienerReconstruct(
           const s2 = otfB.square().mul(scale * scale);
           return notchB ? s2.mul(notchB) : s2;
         };
-        const termDen = power(o0, a0, 1).add(power(op, ap, m)).add(power(om, am, m));
+        const termDen = power(o0, a0, 1)
+          .add(power(op, ap, m))
+          .add(power(om, am, m));
         num = num === null ? termNum : num.add(termNum);
         den = den === null ? termDen : den.add(termDen);
       }
       const kMax = Math.max(...patterns.map((pt) => Math.hypot(pt.k0PerUm[0], pt.k0PerUm[1])));
       const apo = apodizationFilter(q, (F / 2) * (effectiveCutoffPerUm(table) + kMax), bend);
-      const spectrum = num!.div(den!.add(w * w)).mul(apo).mul(halfPixelShift(fine, device));
+      const spectrum = num!
+        .div(den!.add(w * w))
+        .mul(apo)
+        .mul(halfPixelShift(fine, device));
       // ×4: the 2× grid has four times the samples, so the unnormalized inverse FFT of the padded
       // spectrum is 1/4 of the raw image's level; this keeps output ≈ counts per raw pixel.
       const image = fft.ifft2(spectrum).real().mul(4).clamp(0, null).contiguous();
@@ -169,7 +187,12 @@ function measureModulation(
   table: OtfTable,
 ): number {
   return tidy(() => {
-    const awayFromDc = q.qx.square().add(q.qy.square()).sqrt().gt(0.15 * effectiveCutoffPerUm(table)).to('float32');
+    const awayFromDc = q.qx
+      .square()
+      .add(q.qy.square())
+      .sqrt()
+      .gt(0.15 * effectiveCutoffPerUm(table))
+      .to('float32');
     let cross = 0;
     let norm = 0;
     for (const [band, otfB] of [
@@ -191,11 +214,31 @@ function measureModulation(
  * camera pixel x covers output pixels 2x and 2x + 1 (zero padding alone puts it on output pixel 2x). */
 function halfPixelShift(g: ImageGrid, device: string): Tensor {
   return tidy(() => {
-    const ramp = (n: number) => Float64Array.from({ length: n }, (_, i) => -Math.PI * ((i < n - n / 2 ? i : i - n) / n));
+    const ramp = (n: number) =>
+      Float64Array.from({ length: n }, (_, i) => -Math.PI * ((i < n - n / 2 ? i : i - n) / n));
     const o = { dtype: 'float32', device } as const;
     const ay = tensor(ramp(g.height), [g.height, 1], o);
     const ax = tensor(ramp(g.width), [1, g.width], o);
     const arg = ay.add(ax);
     return complex(arg.cos(), arg.sin());
+  });
+}
+
+/**
+ * The widefield image (mean of all frames after preprocessing) on the same 2× grid as the
+ * reconstruction, by zero padding its spectrum (no resolution added): the baseline to beat.
+ */
+export function widefield2x(frames: Tensor, p: SimParameters): Tensor {
+  return tidy(() => {
+    const [, , H, W] = frames.shape as [number, number, number, number];
+    const wf = preprocess(frames, p).mean([0, 1]);
+    const up = upsampleAndShift(fft.fft2(wf).unsqueeze(0), [[0, 0]], p.pixelSizeUm).select(0, 0);
+    const fine: ImageGrid = { height: 2 * H, width: 2 * W, pixelSizeUm: p.pixelSizeUm / 2 };
+    return fft
+      .ifft2(up.mul(halfPixelShift(fine, frames.device)))
+      .real()
+      .mul(4)
+      .clamp(0, null)
+      .contiguous();
   });
 }
