@@ -42,6 +42,9 @@ export interface WienerOptions {
    * OTFs are strong (unbiased by noise, unlike |modamp|); 'given': the patterns' modulation.
    */
   modulation?: 'measured' | 'given';
+  /** Clip negative values to 0 (default true). Off for spectral analysis: clipping is non-linear
+   * and spreads energy to all frequencies. */
+  clip?: boolean;
   device?: string;
 }
 
@@ -146,7 +149,8 @@ export function wienerReconstruct(
         .mul(halfPixelShift(fine, device));
       // ×4: the 2× grid has four times the samples, so the unnormalized inverse FFT of the padded
       // spectrum is 1/4 of the raw image's level; this keeps output ≈ counts per raw pixel.
-      const image = fft.ifft2(spectrum).real().mul(4).clamp(0, null).contiguous();
+      const real = fft.ifft2(spectrum).real().mul(4);
+      const image = (o.clip === false ? real : real.clamp(0, null)).contiguous();
       return { image, modulations };
     });
   } finally {
@@ -227,6 +231,7 @@ function halfPixelShift(g: ImageGrid, device: string): Tensor {
 /**
  * The widefield image (mean of all frames after preprocessing) on the same 2× grid as the
  * reconstruction, by zero padding its spectrum (no resolution added): the baseline to beat.
+ * Not clipped, so its spectrum stays exactly zero beyond the raw grid's Nyquist frequency.
  */
 export function widefield2x(frames: Tensor, p: SimParameters): Tensor {
   return tidy(() => {

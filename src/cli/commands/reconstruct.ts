@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InputFileError, ParameterError } from '../../errors.js';
+import { refuseToOverwriteInputs } from '../../io/atomic.js';
 import { readImageStack, writeImageStack } from '../../io/stack.js';
 import type { RawStack } from '../../sim/frames.js';
 import { type PatternGroup, parsePatterns } from '../../sim/pattern-json.js';
@@ -69,6 +70,7 @@ export function registerReconstruct(program: Command): void {
     )
     .action((raw: string, o: ReconstructCliOptions) => {
       applyGlobalOptions(program);
+      refuseToOverwriteInputs(o.output, [raw]); // before minutes of work, not after
       const w = Number(o.wiener);
       checkWienerParameter(w);
       if (o.modulation !== 'measured' && o.modulation !== 'given') {
@@ -99,8 +101,8 @@ export function registerReconstruct(program: Command): void {
         modulation: o.modulation,
         device: o.device,
         onCycle: (c, n) => {
-          if (n > 1) process.stderr.write(`\rrdl reconstruct: cycle ${c}/${n}`);
-          if (n > 1 && c === n) process.stderr.write('\n');
+          if (n > 1 && process.stderr.isTTY)
+            process.stderr.write(`\rrdl reconstruct: cycle ${c}/${n}${c === n ? '\n' : ''}`);
         },
       });
       if (result.fitted) {

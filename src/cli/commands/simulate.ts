@@ -102,7 +102,9 @@ export function registerSimulate(program: Command): void {
         cycles: int('--cycles', o.cycles, 1),
         modulation,
         device: o.device,
-        onSample: (d, n) => process.stderr.write(`\rrdl simulate: ${d}/${n}${d === n ? '\n' : ''}`),
+        onSample: (d, n) => {
+          if (process.stderr.isTTY) process.stderr.write(`\rrdl simulate: ${d}/${n}${d === n ? '\n' : ''}`);
+        },
       });
       process.stdout.write(`wrote ${files.length} files under ${o.output}\n`);
     });
