@@ -48,16 +48,20 @@ export function decorrelationResolution(image: Tensor, o: DecorrelationOptions =
   const ng = o.highPass ?? 10;
   if (!(Number.isInteger(nr) && nr >= 30)) throw new ParameterError('radii', 'an integer ≥ 30', nr);
   if (!(Number.isInteger(ng) && ng >= 10)) throw new ParameterError('high-pass filters', 'an integer ≥ 10', ng);
-  const maxR = o.maxFrequency ?? 1;
-  if (!(maxR > 0 && maxR <= 1)) throw new ParameterError('maxFrequency', 'a normalized frequency in (0, 1]', maxR);
+  const maxRequested = o.maxFrequency ?? 1;
+  if (!(maxRequested > 0 && maxRequested <= 1))
+    throw new ParameterError('maxFrequency', 'a normalized frequency in (0, 1]', maxRequested);
   // Odd sizes put the zero frequency exactly at the centre of the [-1, 1] normalized grid.
   const h = image.dim(0) - (image.dim(0) % 2 === 0 ? 1 : 0);
   const w = image.dim(1) - (image.dim(1) % 2 === 0 ? 1 : 0);
   if (h < 15 || w < 15)
     throw new ShapeError(`decorrelation analysis needs at least 16×16 pixels, found ${image.dim(0)}×${image.dim(1)}`);
-  const { radius, sigmaFreq2, spectrumNorm, spectrum } = tidy(() =>
-    prepareSpectra(image.narrow(0, 0, h).narrow(1, 0, w), maxR),
+  const { radius, sigmaFreq2, spectrumNorm, spectrum, support } = tidy(() =>
+    prepareSpectra(image.narrow(0, 0, h).narrow(1, 0, w), maxRequested),
   );
+  // Analyse only up to where the spectrum holds anything: beyond the support of a zero-padded or
+  // apodized image d(r) is flat, and the start of that plateau would pass for a peak.
+  const maxR = Math.min(maxRequested, support);
   try {
     const curve = new CurveMaker(radius.toArray() as Float64Array);
     const inArr = spectrumNorm.toArray() as Float64Array; // interleaved re, im
@@ -169,9 +173,10 @@ function prepareSpectra(im: Tensor, maxR: number) {
   let spectrumNorm = unit.where(inside.logicalAnd(present), zero);
   // The mean (zero frequency) never takes part.
   spectrumNorm = spectrumNorm.mul(radius.gt(0).to('float64'));
+  const supportRadius = radius.mul(present.to('float64')).max().item();
   const std = x.std().item();
   const spectrum = fft.fft2(x.sub(x.mean()).div(std > 0 ? std : 1)).mul(inside.to('float64'));
-  return { radius, sigmaFreq2, spectrumNorm: spectrumNorm.viewAsReal().contiguous(), spectrum };
+  return { radius, sigmaFreq2, spectrumNorm: spectrumNorm.viewAsReal().contiguous(), spectrum, support: supportRadius };
 }
 
 /** Ir = Ik·(1 − Gaussian(σ px)) as interleaved re, im; σ = null: no filter. */

@@ -77,7 +77,12 @@ function isFiniteNum(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v);
 }
 
-/** The group that covers cycle c (a group without cycles covers all). */
+/**
+ * The group that covers cycle c. A lone group covers every cycle (one fit describes the setup's
+ * pattern, as `rdl estimate --json` on one cycle gives); with several (`--all-cycles`), each covers
+ * its own cycles and a cycle outside all of them has none.
+ */
 export function groupForCycle(groups: readonly PatternGroup[], c: number): PatternGroup | null {
+  if (groups.length === 1) return groups[0]!;
   return groups.find((g) => g.cycles === null || (c >= g.cycles[0] && c <= g.cycles[1])) ?? null;
 }
