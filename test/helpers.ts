@@ -1,5 +1,6 @@
 // Shared test helpers: the test device, closeness assertions, and the shared real data.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Tensor } from '../src/engine/index.js';
@@ -52,4 +53,9 @@ export function assertClose(
 
 export function values(t: Tensor): number[] {
   return Array.from(t.toArray() as ArrayLike<number>);
+}
+
+/** Runs the rdl command as a user would; returns its status, stdout and stderr. */
+export function rdl(...args: string[]) {
+  return spawnSync(process.execPath, [`${ROOT}bin/rdl.js`, ...args], { encoding: 'utf8' });
 }

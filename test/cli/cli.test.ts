@@ -1,13 +1,8 @@
 // The rdl command as a user runs it: help, version, the engine check, exit codes.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { ROOT } from '../helpers.js';
-
-export function rdl(...args: string[]) {
-  return spawnSync(process.execPath, [`${ROOT}bin/rdl.js`, ...args], { encoding: 'utf8' });
-}
+import { ROOT, rdl } from '../helpers.js';
 
 describe('rdl command line', () => {
   it('answers --version with the package version', () => {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerCheck } from './check.js';
+import { registerDemo } from './demo.js';
 import { registerEstimate } from './estimate.js';
 import { registerInfo } from './info.js';
 import { registerMetrics } from './metrics.js';
@@ -8,6 +9,7 @@ import { registerSimulate } from './simulate.js';
 
 /** Every command of the CLI; each file adds one. */
 export const commands: Array<(program: Command) => void> = [
+  registerDemo,
   registerCheck,
   registerEstimate,
   registerInfo,
