@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerCheck } from './check.js';
+import { registerEstimate } from './estimate.js';
 import { registerInfo } from './info.js';
 
 /** Every command of the CLI; each file adds one. */
-export const commands: Array<(program: Command) => void> = [registerCheck, registerInfo];
+export const commands: Array<(program: Command) => void> = [registerCheck, registerEstimate, registerInfo];

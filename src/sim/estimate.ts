@@ -1,0 +1,206 @@
+// Illumination-pattern estimation per orientation (reference: cal_modamp, plus the predict
+// script's averaging and fallback rules). Returns plain numbers; every tensor is freed.
+import { type Device, type DType, type Tensor, tidy } from '../engine/index.js';
+import { apodize } from './apodize.js';
+import { separateBands } from './bands.js';
+import { cycleCount, cycleTensor, type RawStack } from './frames.js';
+import { frequencySteps, type ImageGrid } from './grid.js';
+import { type OtfTable, otfTableForGrid, type RadialOtf } from './otf.js';
+import { ModampEvaluator } from './overlap.js';
+import { expectedMagnitudePerUm, type SimParameters } from './params.js';
+import { type Candidate, type Modamp, runSearches, type SearchResult, searchOrientation } from './search.js';
+
+export interface OrientationEstimate {
+  /** Pattern vector used downstream (after fallback), cycles/µm, [kx, ky] with x the column axis. */
+  k0PerUm: [number, number];
+  /** atan2(ky, kx), rad. */
+  angleRad: number;
+  /** |k0|, cycles/µm. */
+  magnitudePerUm: number;
+  /** Line spacing 1/|k0|, µm. */
+  spacingUm: number;
+  /** Pattern phase φ0 = −arg(modamp), rad, origin at pixel (H/2, W/2): I ∝ 1 + m cos(2πk0·r + φ0). */
+  phaseRad: number;
+  /** The reference's normalised modamp [re, im]; |modamp| = (m/2)/(1 + m²/4) for ideal data. */
+  modamp: [number, number];
+  /** Modulation depth m recovered from |modamp| (see modulationDepth); noise biases it low. */
+  modulation: number;
+  /** True when the angle or the magnitude was replaced by the preset. */
+  fallback: boolean;
+  /** Why: 'angle' and/or 'magnitude'. */
+  fallbackReasons: ('angle' | 'magnitude')[];
+  /** What the search found, before any fallback. */
+  fitted: { k0PerUm: [number, number]; angleRad: number; magnitudePerUm: number };
+  /** Candidates evaluated by the search. */
+  evaluations: number;
+  /** Non-null when a walk had no proper parabola (the reference would return an angle of 0). */
+  degenerate: string | null;
+}
+
+export interface IlluminationEstimate {
+  orientations: OrientationEstimate[];
+}
+
+export interface EstimateOptions {
+  device?: Device;
+  /** float32 (default; same answer within the tolerances, faster) or float64 (the reference's). */
+  precision?: 'float32' | 'float64';
+}
+
+/**
+ * Modulation depth m from |modamp| = a: inverting a = (m/2)/(1 + m²/4) gives
+ * m/2 = (1 − √(1 − 4a²))/(2a), the root with m ≤ 2 (m ≈ 2a for small a). a ≥ 1/2 is impossible
+ * for ideal data (the maximum, at m = 2); such values (noise) are reported as 2.
+ */
+export function modulationDepth(absModamp: number): number {
+  const a = Math.abs(absModamp);
+  if (a === 0) return 0;
+  if (a >= 0.5) return 2;
+  return (1 - Math.sqrt(1 - 4 * a * a)) / a;
+}
+
+/** The overlap cutoff radius R, cycles/µm: overlapCutoffNA·2/λexc, at most the Nyquist radius. */
+export function overlapCutoffPerUm(p: SimParameters, grid: ImageGrid): number {
+  const { dkx, dky } = frequencySteps(grid);
+  return Math.min(
+    (p.overlapCutoffNA * 2) / (p.excitationWavelengthNm / 1000),
+    (grid.width / 2) * dkx,
+    (grid.height / 2) * dky,
+  );
+}
+
+/**
+ * Fits every orientation of one cycle: frames [orientations, phases, y, x] (raw counts; the tensor
+ * is not modified), the OTF table for this grid.
+ */
+export function estimateCycle(
+  frames: Tensor,
+  table: OtfTable,
+  p: SimParameters,
+  o: EstimateOptions = {},
+): IlluminationEstimate {
+  const grid: ImageGrid = { height: frames.dim(2), width: frames.dim(3), pixelSizeUm: p.pixelSizeUm };
+  const real: DType = o.precision === 'float64' ? 'float64' : 'float32';
+  const bands = tidy(() =>
+    separateBands(apodize(frames.to({ dtype: real, device: o.device ?? frames.device }), p.apodizationPx)),
+  );
+  const evaluator = new ModampEvaluator(bands, table, grid, {
+    cutoffPerUm: overlapCutoffPerUm(p, grid),
+    otfThreshold: p.otfThreshold,
+  });
+  bands.dispose();
+  try {
+    const presetMag = expectedMagnitudePerUm(p);
+    const magStep = p.magnitudeStepDk * frequencySteps(grid).dkr;
+    const starts = p.startAnglesRad.map((c): Candidate => {
+      // As the reference: the start vector, then its polar form (angle wrapped to (−π, π]).
+      const kx = presetMag * Math.cos(c);
+      const ky = presetMag * Math.sin(c);
+      return { angleRad: Math.atan2(ky, kx), magnitudePerUm: Math.sqrt(kx ** 2 + ky ** 2) };
+    });
+    const results = runSearches(
+      starts.map((s) => searchOrientation(s, p.angleStepRad, magStep)),
+      (batch): Modamp[] =>
+        evaluator.evaluate(
+          batch.map(({ index, candidate: c }) => ({
+            orientation: index,
+            kx: c.magnitudePerUm * Math.cos(c.angleRad),
+            ky: c.magnitudePerUm * Math.sin(c.angleRad),
+          })),
+        ),
+    );
+    return { orientations: results.map((r, d) => finish(r, p, p.startAnglesRad[d] as number, presetMag)) };
+  } finally {
+    evaluator.dispose();
+  }
+}
+
+/** Applies the reference's fallback rules and derives phase, spacing and depth. */
+function finish(r: SearchResult, p: SimParameters, presetAngle: number, presetMag: number): OrientationEstimate {
+  const reasons: ('angle' | 'magnitude')[] = [];
+  // The reference compares its downstream angle π/2 − θ with a rounded copy of π/2 − preset; the
+  // same test in this frame is the wrapped difference of θ and the preset.
+  const dAngle = Math.atan2(Math.sin(r.angleRad - presetAngle), Math.cos(r.angleRad - presetAngle));
+  let angle = r.angleRad;
+  if (!(Math.abs(dAngle) <= p.angleToleranceRad)) {
+    angle = presetAngle;
+    reasons.push('angle');
+  }
+  let mag = r.magnitudePerUm;
+  if (!(Math.abs(mag - presetMag) <= p.magnitudeTolerancePerUm)) {
+    mag = presetMag;
+    reasons.push('magnitude');
+  }
+  const absModamp = Math.hypot(r.modamp[0], r.modamp[1]);
+  return {
+    k0PerUm: [mag * Math.cos(angle), mag * Math.sin(angle)],
+    angleRad: angle,
+    magnitudePerUm: mag,
+    spacingUm: 1 / mag,
+    // The reference keeps the fitted phase even when k falls back.
+    phaseRad: -Math.atan2(r.modamp[1], r.modamp[0]),
+    modamp: [r.modamp[0], r.modamp[1]],
+    modulation: modulationDepth(absModamp),
+    fallback: reasons.length > 0,
+    fallbackReasons: reasons,
+    fitted: {
+      k0PerUm: [r.magnitudePerUm * Math.cos(r.angleRad), r.magnitudePerUm * Math.sin(r.angleRad)],
+      angleRad: r.angleRad,
+      magnitudePerUm: r.magnitudePerUm,
+    },
+    evaluations: r.evaluations,
+    degenerate: r.degenerate,
+  };
+}
+
+export interface StackEstimateOptions extends EstimateOptions {
+  /** First cycle of the group (0-based). */
+  cycle?: number;
+  /** Cycles averaged before the fit (the reference's num_average). */
+  numAverage?: number;
+}
+
+export interface CycleGroupEstimate extends IlluminationEstimate {
+  /** The cycles [first, last] whose mean was fitted (and to which the parameters apply). */
+  cycles: [number, number];
+}
+
+/** Fits one group of `numAverage` cycles from `cycle` (the mean of the group, as the reference). */
+export function estimateStack(
+  stack: RawStack,
+  otf: RadialOtf,
+  p: SimParameters,
+  o: StackEstimateOptions = {},
+): CycleGroupEstimate {
+  const table = otfTableForGrid(otf, { height: stack.height, width: stack.width, pixelSizeUm: p.pixelSizeUm });
+  const start = o.cycle ?? 0;
+  const count = o.numAverage ?? 1;
+  const frames = cycleTensor(stack, p, {
+    start,
+    count,
+    device: o.device,
+    dtype: o.precision === 'float64' ? 'float64' : 'float32',
+  });
+  try {
+    return { cycles: [start, start + count - 1], ...estimateCycle(frames, table, p, o) };
+  } finally {
+    frames.dispose();
+  }
+}
+
+/**
+ * Every group of numAverage consecutive cycles (⌊cycles/numAverage⌋ groups; leftover cycles are
+ * skipped, as the reference's predict script does).
+ */
+export function estimateAllCycles(
+  stack: RawStack,
+  otf: RadialOtf,
+  p: SimParameters,
+  o: Omit<StackEstimateOptions, 'cycle'> = {},
+): CycleGroupEstimate[] {
+  const n = o.numAverage ?? 1;
+  const groups = Math.floor(cycleCount(stack, p) / n);
+  const out: CycleGroupEstimate[] = [];
+  for (let g = 0; g < groups; g++) out.push(estimateStack(stack, otf, p, { ...o, cycle: g * n, numAverage: n }));
+  return out;
+}

@@ -1,0 +1,134 @@
+// modamp of a candidate pattern vector (reference: makeoverlaps + getmodamp with recalcarrays):
+//   w0(q) = OTF(|q−k|)/√(OTF(|q|)² + OTF(|q−k|)²), w1(q) = OTF(|q+k|)/√(OTF(|q+k|)² + OTF(|q|)²),
+//   each zero unless both radii are ≤ R and both |OTF| values exceed the threshold;
+//   overlap0 = IFFT(band0·w0), overlap1 = IFFT(B1·w1);
+//   modamp = Σ conj(overlap0)·overlap1·e^{iψ} / (Σ|overlap0|² + Σ|overlap1|²),
+//   ψ = 2π[(x − W/2)·dx·kx + (y − H/2)·dx·ky] (origin at pixel (H/2, W/2)).
+// For ideal data modamp = (m/2)·e^{−iφ0}/(1 + m²/4). Differences from the reference's arithmetic
+// (same numbers up to rounding): weights are built in FFT order, so no shifts; the denominator
+// uses Parseval (Σ_r|IFFT(X)|² = Σ_q|X|²/(H·W)) instead of real-space sums; the ramp e^{iψ} is
+// separable, so the sum over x is taken before multiplying by the y factor; candidates of several
+// orientations go through one batched call.
+import { complex, type Device, type DType, fft, type Tensor, tensor, tidy } from '../engine/index.js';
+import { axisFrequencies, frequencySteps, type ImageGrid } from './grid.js';
+import { OtfLookup, type OtfTable, radiusGrid } from './otf.js';
+import type { Modamp } from './search.js';
+
+export interface OverlapSettings {
+  /** Overlap cutoff radius R, cycles/µm (already limited to the grid's Nyquist radius). */
+  cutoffPerUm: number;
+  /** |OTF| must exceed this on both sides (0.005). */
+  otfThreshold: number;
+}
+
+export interface KCandidate {
+  /** Orientation (index into the bands' first dim). */
+  orientation: number;
+  /** Pattern vector, cycles/µm, x = column axis. */
+  kx: number;
+  ky: number;
+}
+
+/** Everything that does not change between candidates, on the bands' device. Dispose when done. */
+export class ModampEvaluator {
+  readonly #bandsRe: Tensor;
+  readonly #bandPower: Tensor;
+  readonly #otf0Sq: Tensor;
+  readonly #fixedMask: Tensor;
+  readonly #lookup: OtfLookup;
+  readonly #qx: Float64Array;
+  readonly #qy: Float64Array;
+  readonly #grid: ImageGrid;
+  readonly #settings: OverlapSettings;
+  readonly #dtype: DType;
+  readonly #device: Device;
+
+  /** bands: [D, 2, y, x] complex in FFT order (separateBands). Takes ownership of nothing. */
+  constructor(bands: Tensor, table: OtfTable, grid: ImageGrid, settings: OverlapSettings) {
+    this.#grid = grid;
+    this.#settings = settings;
+    this.#dtype = bands.dtype === 'complex128' ? 'float64' : 'float32';
+    this.#device = bands.device;
+    const opts = { dtype: this.#dtype, device: this.#device };
+    const { dkx, dky } = frequencySteps(grid);
+    this.#qx = axisFrequencies(grid.width, dkx, 'fft');
+    this.#qy = axisFrequencies(grid.height, dky, 'fft');
+    this.#lookup = new OtfLookup(table, opts);
+    this.#bandsRe = tidy(() => bands.viewAsReal().clone());
+    [this.#bandPower, this.#otf0Sq, this.#fixedMask] = tidy(() => {
+      const r0 = radiusGrid(grid, 'fft', opts);
+      const otf0 = this.#lookup.at(r0);
+      const mask = r0.le(settings.cutoffPerUm).logicalAnd(otf0.abs().gt(settings.otfThreshold));
+      return [bands.abs().square(), otf0.square(), mask];
+    });
+  }
+
+  /** Complex modamp of each candidate. */
+  evaluate(cands: readonly KCandidate[]): Modamp[] {
+    if (cands.length === 0) return [];
+    const out = tidy(() => {
+      const b = cands.length;
+      const { height: h, width: w } = this.#grid;
+      const opts = { dtype: this.#dtype, device: this.#device };
+      const Arr = this.#dtype === 'float64' ? Float64Array : Float32Array;
+      // Squared distances to the shifted centres: [:, 0] for w0 (q − k), [:, 1] for w1 (q + k).
+      const dx2 = new Arr(b * 2 * w);
+      const dy2 = new Arr(b * 2 * h);
+      // Ramp factors e^{i2π(x − W/2)·dx·kx} and e^{i2π(y − H/2)·dx·ky}.
+      const axRe = new Arr(b * w);
+      const axIm = new Arr(b * w);
+      const byRe = new Arr(b * h);
+      const byIm = new Arr(b * h);
+      const dx = this.#grid.pixelSizeUm;
+      cands.forEach((c, i) => {
+        for (let s = 0; s < 2; s++) {
+          const sign = s === 0 ? 1 : -1;
+          for (let x = 0; x < w; x++) dx2[(i * 2 + s) * w + x] = ((this.#qx[x] as number) - sign * c.kx) ** 2;
+          for (let y = 0; y < h; y++) dy2[(i * 2 + s) * h + y] = ((this.#qy[y] as number) - sign * c.ky) ** 2;
+        }
+        for (let x = 0; x < w; x++) {
+          const a = 2 * Math.PI * (x - w / 2) * dx * c.kx;
+          axRe[i * w + x] = Math.cos(a);
+          axIm[i * w + x] = Math.sin(a);
+        }
+        for (let y = 0; y < h; y++) {
+          const a = 2 * Math.PI * (y - h / 2) * dx * c.ky;
+          byRe[i * h + y] = Math.cos(a);
+          byIm[i * h + y] = Math.sin(a);
+        }
+      });
+      const r = tensor(dx2, [b, 2, 1, w], opts)
+        .add(tensor(dy2, [b, 2, h, 1], opts))
+        .sqrt();
+      const otfS = this.#lookup.at(r);
+      const keep = r
+        .le(this.#settings.cutoffPerUm)
+        .logicalAnd(otfS.abs().gt(this.#settings.otfThreshold))
+        .logicalAnd(this.#fixedMask);
+      const weights = otfS.mul(this.#otf0Sq.add(otfS.square()).rsqrt()).maskedFill(keep.logicalNot(), 0);
+      const orientations = cands.map((c) => c.orientation);
+      const same = orientations.every((d, i) => d === i) && b === this.#bandsRe.dim(0);
+      const index = () => tensor(Int32Array.from(orientations), [b], { dtype: 'int32', device: this.#device });
+      const bandsRe = same ? this.#bandsRe : this.#bandsRe.indexSelect(0, index());
+      const power = same ? this.#bandPower : this.#bandPower.indexSelect(0, index());
+      // complex × real through the real view: libtorch would otherwise promote the weights to complex.
+      const spectra = bandsRe.mul(weights.unsqueeze(-1)).viewAsComplex();
+      const overlaps = fft.ifft2(spectra);
+      const cross = overlaps.select(1, 0).conj().mul(overlaps.select(1, 1)); // [b, y, x]
+      const ax = complex(tensor(axRe, [b, w, 1], opts), tensor(axIm, [b, w, 1], opts));
+      const by = complex(tensor(byRe, [b, 1, h], opts), tensor(byIm, [b, 1, h], opts));
+      const num = by.matmul(cross.matmul(ax)).reshape([b]); // Σ_y by·Σ_x cross·ax
+      const den = power
+        .mul(weights.square())
+        .sum([1, 2, 3])
+        .div(h * w); // Parseval
+      return num.viewAsReal().div(den.unsqueeze(1)).toArray();
+    });
+    return cands.map((_, i) => [out[2 * i] as number, out[2 * i + 1] as number]);
+  }
+
+  dispose(): void {
+    for (const t of [this.#bandsRe, this.#bandPower, this.#otf0Sq, this.#fixedMask]) t.dispose();
+    this.#lookup.dispose();
+  }
+}

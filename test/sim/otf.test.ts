@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { memory } from '../../src/engine/index.js';
+import { InputFileError } from '../../src/errors.js';
+import { otf2d, otfAt, otfTableForGrid, syntheticCutoffPerUm, syntheticRadialOtf } from '../../src/sim/otf.js';
+import { assertClose, DEVICE } from '../helpers.js';
+import { interFixture, loadOtf, OTF488 } from './mt.js';
+
+const GRID = { height: 256, width: 256, pixelSizeUm: 0.0626 };
+
+test('measured OTF: table and 2D values equal the reference read_otf', { skip: OTF488.skip }, () => {
+  const ref = interFixture.otf;
+  const otf = loadOtf();
+  assert.equal(otf.values.length, ref.radial_otf_header_nx);
+  assert.equal(otf.stepPerUm, ref.radial_otf_header_dkr);
+  const table = otfTableForGrid(otf, GRID);
+  assert.equal(table.values.length, ref.radial_resampled_length);
+  assert.ok(Math.abs(table.stepPerUm - ref.image_dkr) < 1e-15);
+  assertClose(table.values.slice(0, 8), ref.radial_resampled_first8, 1e-12);
+  for (const [i, v] of ref.radial_resampled_at_index)
+    assertClose([table.values[i] as number], [v], 1e-12, 0, `table[${i}]`);
+  assert.equal(table.values.filter((v) => v !== 0).length, ref.radial_nonzero_count);
+  assert.ok(Math.abs(table.values.reduce((a, b) => a + b, 0) - ref.radial_resampled_sum) < 1e-9);
+  const before = memory().liveTensors;
+  const o2 = otf2d(table, GRID, 'centred', { dtype: 'float64', device: DEVICE });
+  const v = o2.toArray() as Float64Array;
+  o2.dispose();
+  assert.equal(memory().liveTensors, before);
+  assert.ok(Math.abs(v.reduce((a, b) => a + b, 0) - ref.otf2d_sum) < 1e-8);
+  for (const [r, c, want] of ref.otf2d_at)
+    assertClose([v[r * 256 + c] as number], [want], 1e-12, 0, `otf2d[${r},${c}]`);
+});
+
+test('an OTF that ends before the image needs it, still non-zero, is refused', () => {
+  // A flat profile up to 3 cycles/µm: the 62.6 nm image needs values up to 11.3 cycles/µm.
+  const otf = { values: new Float64Array(31).fill(0.5), stepPerUm: 0.1, source: 'short.mrc' };
+  assert.throws(
+    () => otfTableForGrid(otf, GRID),
+    (e: unknown) => e instanceof InputFileError && /short\.mrc.*needs it up to/.test(e.message),
+  );
+  const single = { values: new Float64Array([1, 0]), stepPerUm: 0.01, source: 'tiny.mrc' };
+  assert.throws(() => otfTableForGrid(single, GRID), /less than two image frequency steps/);
+});
+
+test('synthetic OTF: circular-pupil curve, cutoff 2NA/λ', () => {
+  const spec = { na: 1.49, emissionWavelengthNm: 525 };
+  const fc = syntheticCutoffPerUm(spec);
+  assert.ok(Math.abs(fc - (2 * 1.49) / 0.525) < 1e-12);
+  const table = otfTableForGrid(syntheticRadialOtf(spec, 0.001, 12), GRID);
+  assert.ok(Math.abs(otfAt(table, 0) - 1) < 1e-12);
+  // Half the cutoff: (2/π)(acos ½ − ½√¾) = 0.391002.
+  assert.ok(Math.abs(otfAt(table, fc / 2) - 0.391002) < 2e-4);
+  assert.equal(otfAt(table, fc + 0.1), 0);
+  // The trap of ALGORITHMS.md: MT.mrc's pattern (5.55 cycles/µm) lies inside NA 1.49's support, not NA 1.3's.
+  assert.ok(otfAt(table, 5.55) > 0);
+  const na13 = otfTableForGrid(syntheticRadialOtf({ na: 1.3, emissionWavelengthNm: 525 }, 0.001, 12), GRID);
+  assert.equal(otfAt(na13, 5.55), 0);
+  const att = otfTableForGrid(syntheticRadialOtf({ ...spec, attenuation: 0.5 }, 0.001, 12), GRID);
+  assert.ok(Math.abs(otfAt(att, fc / 2) - 0.391002 * Math.SQRT1_2) < 2e-4);
+});
