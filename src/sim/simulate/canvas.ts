@@ -58,7 +58,8 @@ export class Canvas {
     const step = this.pixelUm / 4;
     const pts: [number, number][] = [];
     for (let dy = -radiusUm; dy <= radiusUm; dy += step) {
-      for (let dx = -radiusUm; dx <= radiusUm; dx += step) if (dx * dx + dy * dy <= radiusUm * radiusUm) pts.push([dx, dy]);
+      for (let dx = -radiusUm; dx <= radiusUm; dx += step)
+        if (dx * dx + dy * dy <= radiusUm * radiusUm) pts.push([dx, dy]);
     }
     if (pts.length === 0) pts.push([0, 0]);
     for (const [dx, dy] of pts) this.point((cx + dx) / this.pixelUm, (cy + dy) / this.pixelUm, total / pts.length);

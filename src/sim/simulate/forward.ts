@@ -49,7 +49,10 @@ export function cleanCycle(
     const spec = { na: optics.detectionNA, emissionWavelengthNm: optics.emissionWavelengthNm };
     const kc = syntheticCutoffPerUm(spec);
     const radial = (na: number) => syntheticRadialOtf({ ...spec, na }, 0.01, 2 * (kc + 20));
-    const otf = otf2d(otfTableForGrid(radial(optics.detectionNA), fine), fine, 'fft', { dtype: 'float32', device: dev });
+    const otf = otf2d(otfTableForGrid(radial(optics.detectionNA), fine), fine, 'fft', {
+      dtype: 'float32',
+      device: dev,
+    });
     // The SR ground truth: the object seen through an OTF reaching kc + |k0| (what SIM can resolve).
     const k0 = Math.max(...truth.orientations.map((o) => o.magnitudePerUm));
     const naSr = ((kc + k0) * optics.emissionWavelengthNm) / 1000 / 2;
@@ -60,19 +63,29 @@ export function cleanCycle(
 
     const xs = Float64Array.from({ length: W2 }, (_, u) => ((u - W2 / 2 - 0.5) * optics.pixelSizeUm) / 2);
     const ys = Float64Array.from({ length: H2 }, (_, u) => ((u - H2 / 2 - 0.5) * optics.pixelSizeUm) / 2);
-    const [Y, X] = meshgrid(tensor(ys, [H2], { dtype: 'float64', device: dev }), tensor(xs, [W2], { dtype: 'float64', device: dev })) as [
-      Tensor,
-      Tensor,
-    ];
+    const [Y, X] = meshgrid(
+      tensor(ys, [H2], { dtype: 'float64', device: dev }),
+      tensor(xs, [W2], { dtype: 'float64', device: dev }),
+    ) as [Tensor, Tensor];
     const object = fft.ifft2(objectSpectrum).real().clamp(0, null);
     const frames: Tensor[] = [];
     for (const o of truth.orientations) {
       // Phase argument in float64: 2π·k·r reaches hundreds of radians at the image edge.
       const arg = X.mul(2 * Math.PI * o.k0PerUm[0]).add(Y.mul(2 * Math.PI * o.k0PerUm[1]));
       for (let j = 0; j < optics.phases; j++) {
-        const pattern = arg.add(o.phaseRad + (2 * Math.PI * j) / optics.phases).cos().mul(o.modulation).add(1).to('float32');
+        const pattern = arg
+          .add(o.phaseRad + (2 * Math.PI * j) / optics.phases)
+          .cos()
+          .mul(o.modulation)
+          .add(1)
+          .to('float32');
         const blurred = fft.ifft2(fft.fft2(object.mul(pattern)).mul(otf)).real();
-        frames.push(blurred.reshape([H2 / 2, 2, W2 / 2, 2]).mean([1, 3]).clamp(0, null));
+        frames.push(
+          blurred
+            .reshape([H2 / 2, 2, W2 / 2, 2])
+            .mean([1, 3])
+            .clamp(0, null),
+        );
       }
     }
     const raw = stack(frames).reshape([truth.orientations.length, optics.phases, H2 / 2, W2 / 2]);
@@ -84,10 +97,19 @@ export function cleanCycle(
 function gaussianSpectrum(g: ImageGrid, fwhmUm: number, device: string): Tensor {
   return tidy(() => {
     const sigma = fwhmUm / (2 * Math.sqrt(2 * Math.LN2));
-    const fy = Float64Array.from({ length: g.height }, (_, i) => (i < g.height / 2 ? i : i - g.height) / (g.height * g.pixelSizeUm));
-    const fx = Float64Array.from({ length: g.width }, (_, i) => (i < g.width / 2 ? i : i - g.width) / (g.width * g.pixelSizeUm));
+    const fy = Float64Array.from(
+      { length: g.height },
+      (_, i) => (i < g.height / 2 ? i : i - g.height) / (g.height * g.pixelSizeUm),
+    );
+    const fx = Float64Array.from(
+      { length: g.width },
+      (_, i) => (i < g.width / 2 ? i : i - g.width) / (g.width * g.pixelSizeUm),
+    );
     const [Y, X] = meshgrid(tensor(fy, [g.height], { device }), tensor(fx, [g.width], { device })) as [Tensor, Tensor];
-    return Y.square().add(X.square()).mul(-2 * Math.PI ** 2 * sigma ** 2).exp();
+    return Y.square()
+      .add(X.square())
+      .mul(-2 * Math.PI ** 2 * sigma ** 2)
+      .exp();
   });
 }
 

@@ -4,8 +4,8 @@
 // ALGORITHMS.md §9's 0.8–0.9). At the reference's own 0.975·kc (MT.mrc) the side bands sit where the
 // OTF is below 1% and low-photon estimates degrade; users can ask for that with kFraction.
 import { ParameterError } from '../../errors.js';
-import { type PresetName, preset, resolveParameters, type SimParameters } from '../params.js';
 import { syntheticCutoffPerUm } from '../otf.js';
+import { type PresetName, preset, resolveParameters, type SimParameters } from '../params.js';
 
 export interface SimulatorOptics {
   preset?: PresetName;

@@ -43,7 +43,8 @@ export function simulateSample(s: SampleSpec): Sample {
     ['height', s.height],
     ['width', s.width],
   ] as const) {
-    if (!(Number.isInteger(v) && v >= 32 && v % 2 === 0)) throw new ParameterError(`size (${k})`, 'an even integer ≥ 32', v);
+    if (!(Number.isInteger(v) && v >= 32 && v % 2 === 0))
+      throw new ParameterError(`size (${k})`, 'an even integer ≥ 32', v);
   }
   if (!(Number.isInteger(s.seed) && s.seed >= 0)) throw new ParameterError('seed', 'an integer ≥ 0', s.seed);
   const cycles = s.cycles ?? 1;
@@ -64,7 +65,8 @@ export function simulateSample(s: SampleSpec): Sample {
     const { raw, sr } = cleanCycle(density, structure.widthUm, truth, opticsOf(s.params));
     const base = { readNoise: s.readNoise ?? 1.5, offset: s.params.backgroundCounts };
     const noisy: Tensor[] = [];
-    for (let c = 0; c < cycles; c++) noisy.push(acquire(raw, { ...base, peakPhotons: s.photons, seed: noiseSeed + 2 * c }).unsqueeze(0));
+    for (let c = 0; c < cycles; c++)
+      noisy.push(acquire(raw, { ...base, peakPhotons: s.photons, seed: noiseSeed + 2 * c }).unsqueeze(0));
     const target = acquire(raw, { ...base, peakPhotons: s.gtPhotons ?? 2000, seed: noiseSeed + 2 * cycles });
     const rawMax = raw.max().item();
     const srMax = sr.max().item();

@@ -41,13 +41,23 @@ export function makeStructure(spec: StructureSpec): { data: Float64Array; widthU
     case 'microtubules':
       widthUm = 0.025;
       for (let i = 0; i < Math.max(2, Math.round(0.12 * areaUm2 * density)); i++) {
-        wormLike(c, rng, W, H, { stepUm: 0.05, lengthUm: rng.uniform(4, 12), turnRadPerUm: 0.12, perUm: rng.uniform(0.7, 1) });
+        wormLike(c, rng, W, H, {
+          stepUm: 0.05,
+          lengthUm: rng.uniform(4, 12),
+          turnRadPerUm: 0.12,
+          perUm: rng.uniform(0.7, 1),
+        });
       }
       break;
     case 'actin':
       widthUm = 0.015;
       for (let i = 0; i < Math.max(4, Math.round(0.4 * areaUm2 * density)); i++) {
-        wormLike(c, rng, W, H, { stepUm: 0.04, lengthUm: rng.uniform(1, 5), turnRadPerUm: 0.35, perUm: rng.uniform(0.5, 1) });
+        wormLike(c, rng, W, H, {
+          stepUm: 0.04,
+          lengthUm: rng.uniform(1, 5),
+          turnRadPerUm: 0.35,
+          perUm: rng.uniform(0.5, 1),
+        });
       }
       break;
     case 'ccps':
@@ -117,8 +127,10 @@ function network(c: Canvas, rng: Rng, W: number, H: number, nodes: number): void
       if (done.has(key)) continue;
       done.add(key);
       // A quadratic Bézier with its control point pushed sideways by up to 20% of the length.
-      const mx = (px[i]! + px[j]!) / 2 + rng.uniform(-0.2, 0.2) * d * -Math.sin(Math.atan2(py[j]! - py[i]!, px[j]! - px[i]!));
-      const my = (py[i]! + py[j]!) / 2 + rng.uniform(-0.2, 0.2) * d * Math.cos(Math.atan2(py[j]! - py[i]!, px[j]! - px[i]!));
+      const mx =
+        (px[i]! + px[j]!) / 2 + rng.uniform(-0.2, 0.2) * d * -Math.sin(Math.atan2(py[j]! - py[i]!, px[j]! - px[i]!));
+      const my =
+        (py[i]! + py[j]!) / 2 + rng.uniform(-0.2, 0.2) * d * Math.cos(Math.atan2(py[j]! - py[i]!, px[j]! - px[i]!));
       const xs: number[] = [];
       const ys: number[] = [];
       for (let t = 0; t <= 1.0001; t += 0.05) {

@@ -55,7 +55,12 @@ export function drawIllumination(p: SimParameters, rng: Rng, o: IlluminationDraw
   return { orientations };
 }
 
-export function trueOrientation(angleRad: number, magnitudePerUm: number, phaseRad: number, m: number): TrueOrientation {
+export function trueOrientation(
+  angleRad: number,
+  magnitudePerUm: number,
+  phaseRad: number,
+  m: number,
+): TrueOrientation {
   const a = m / 2 / (1 + (m * m) / 4);
   return {
     k0PerUm: [magnitudePerUm * Math.cos(angleRad), magnitudePerUm * Math.sin(angleRad)],
