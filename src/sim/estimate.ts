@@ -123,7 +123,7 @@ export function estimateCycle(
           ),
       );
       const tol = { angleRad: p.angleToleranceRad, magnitudePerUm: p.magnitudeTolerancePerUm };
-      return { orientations: results.map((r, d) => finish(r, p, p.startAnglesRad[d] as number, presetMag, tol)) };
+      return { orientations: results.map((r, d) => finish(r, p.startAnglesRad[d] as number, presetMag, tol)) };
     }
     const window = checkWindow({ ...DEFAULT_WINDOW, ...o.window });
     const results = robustSearch(evaluator, grid, starts, window);
@@ -132,7 +132,7 @@ export function estimateCycle(
     const tol = { angleRad: window.angleRad, magnitudePerUm: window.magnitudeFraction * presetMag };
     return {
       orientations: results.map((r, d) => ({
-        ...finish(r, p, p.startAnglesRad[d] as number, presetMag, tol),
+        ...finish(r, p.startAnglesRad[d] as number, presetMag, tol),
         reliability: r.reliability,
       })),
     };
@@ -144,7 +144,6 @@ export function estimateCycle(
 /** Applies the reference's fallback rules and derives phase, spacing and depth. */
 function finish(
   r: SearchResult,
-  p: SimParameters,
   presetAngle: number,
   presetMag: number,
   tol: { angleRad: number; magnitudePerUm: number },
