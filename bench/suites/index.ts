@@ -1,6 +1,7 @@
 import type { Benchmark } from '../harness.js';
 import { engineBenchmarks } from './engine.js';
 import { ioBenchmarks } from './io.js';
+import { simBenchmarks } from './sim.js';
 
 /** Every benchmark suite; each area adds its own file. */
-export const suites: Benchmark[][] = [engineBenchmarks, ioBenchmarks];
+export const suites: Benchmark[][] = [engineBenchmarks, ioBenchmarks, simBenchmarks];
