@@ -15,6 +15,12 @@ export interface DecorrelationOptions {
   radii?: number;
   /** High-pass filters per pass (10, as getDcorr). */
   highPass?: number;
+  /**
+   * Largest normalized frequency analysed (default 1 = Nyquist). Set it to the support of images
+   * whose spectrum is zero beyond some radius (zero-padded upsampling, an apodized SIM
+   * reconstruction): beyond it there is neither signal nor noise, only rounding residue.
+   */
+  maxFrequency?: number;
 }
 
 export interface DecorrelationResult {
@@ -42,14 +48,20 @@ export function decorrelationResolution(image: Tensor, o: DecorrelationOptions =
   const ng = o.highPass ?? 10;
   if (!(Number.isInteger(nr) && nr >= 30)) throw new ParameterError('radii', 'an integer ≥ 30', nr);
   if (!(Number.isInteger(ng) && ng >= 10)) throw new ParameterError('high-pass filters', 'an integer ≥ 10', ng);
+  const maxRequested = o.maxFrequency ?? 1;
+  if (!(maxRequested > 0 && maxRequested <= 1))
+    throw new ParameterError('maxFrequency', 'a normalized frequency in (0, 1]', maxRequested);
   // Odd sizes put the zero frequency exactly at the centre of the [-1, 1] normalized grid.
   const h = image.dim(0) - (image.dim(0) % 2 === 0 ? 1 : 0);
   const w = image.dim(1) - (image.dim(1) % 2 === 0 ? 1 : 0);
   if (h < 15 || w < 15)
     throw new ShapeError(`decorrelation analysis needs at least 16×16 pixels, found ${image.dim(0)}×${image.dim(1)}`);
-  const { radius, sigmaFreq2, spectrumNorm, spectrum } = tidy(() =>
-    prepareSpectra(image.narrow(0, 0, h).narrow(1, 0, w)),
+  const { radius, sigmaFreq2, spectrumNorm, spectrum, support } = tidy(() =>
+    prepareSpectra(image.narrow(0, 0, h).narrow(1, 0, w), maxRequested),
   );
+  // Analyse only up to where the spectrum holds anything: beyond the support of a zero-padded or
+  // apodized image d(r) is flat, and the start of that plateau would pass for a peak.
+  const maxR = Math.min(maxRequested, support);
   try {
     const curve = new CurveMaker(radius.toArray() as Float64Array);
     const inArr = spectrumNorm.toArray() as Float64Array; // interleaved re, im
@@ -60,7 +72,7 @@ export function decorrelationResolution(image: Tensor, o: DecorrelationOptions =
         r,
       );
 
-    const r0 = linspace(0, 1, nr);
+    const r0 = linspace(0, maxR, nr);
     const d0 = curveFor(null, r0);
     const p0 = peak(d0);
     const res0 = r0[p0.index] as number;
@@ -97,7 +109,7 @@ export function decorrelationResolution(image: Tensor, o: DecorrelationOptions =
         }
         g = geomspace(g[i1]!, g[i2 + 1]!, ng);
         const center = kcValid[iGm]!;
-        r = linspace(Math.max(0, center - 0.05), Math.min(1, center + 0.3), nr);
+        r = linspace(Math.max(0, center - 0.05), Math.min(maxR, center + 0.3), nr);
       }
     }
     kc.push(res0);
@@ -119,7 +131,7 @@ export function decorrelationResolution(image: Tensor, o: DecorrelationOptions =
 }
 
 /** Spectra in FFT order (order does not matter: every step is a sum over frequencies). */
-function prepareSpectra(im: Tensor) {
+function prepareSpectra(im: Tensor, maxR: number) {
   const h = im.dim(0);
   const w = im.dim(1);
   const x = im.to('float64');
@@ -137,7 +149,7 @@ function prepareSpectra(im: Tensor) {
   );
   const [yy, xx] = meshgrid(fy, fx) as [Tensor, Tensor];
   const radius = yy.square().add(xx.square()).sqrt();
-  const inside = radius.lt(1);
+  const inside = radius.lt(maxR);
   // Spatial frequency² in cycles/pixel² for the Gaussian filters (|f| ≤ 1/2 per axis).
   const cy = tensor(
     fftIndex(h).map((m) => m / h),
@@ -153,15 +165,18 @@ function prepareSpectra(im: Tensor) {
   const sigmaFreq2 = cyy.square().add(cxx.square());
   const raw = fft.fft2(x);
   const mag = raw.abs();
-  // Phase-only spectrum, zero where the magnitude is 0 and outside the unit disc.
-  const unit = raw.div(mag.where(mag.gt(0), mag.add(1)));
+  // Phase-only spectrum, zero where the magnitude is rounding residue (≤ 1e-9 of the peak: a
+  // phase there is random and would count as decorrelated signal) and outside the analysed disc.
+  const present = mag.gt(mag.max().item() * 1e-9);
+  const unit = raw.div(mag.where(present, mag.add(1)));
   const zero = unit.mul(0);
-  let spectrumNorm = unit.where(inside.logicalAnd(mag.gt(0)), zero);
+  let spectrumNorm = unit.where(inside.logicalAnd(present), zero);
   // The mean (zero frequency) never takes part.
   spectrumNorm = spectrumNorm.mul(radius.gt(0).to('float64'));
+  const supportRadius = radius.mul(present.to('float64')).max().item();
   const std = x.std().item();
   const spectrum = fft.fft2(x.sub(x.mean()).div(std > 0 ? std : 1)).mul(inside.to('float64'));
-  return { radius, sigmaFreq2, spectrumNorm: spectrumNorm.viewAsReal().contiguous(), spectrum };
+  return { radius, sigmaFreq2, spectrumNorm: spectrumNorm.viewAsReal().contiguous(), spectrum, support: supportRadius };
 }
 
 /** Ir = Ik·(1 − Gaussian(σ px)) as interleaved re, im; σ = null: no filter. */

@@ -11,7 +11,8 @@ import { type RadialOtf, readRadialOtf, syntheticRadialOtf } from '../../sim/otf
 import { PRESET_NAMES, type PresetName, preset, resolveParameters, type SimParameters } from '../../sim/params.js';
 import { applyGlobalOptions } from '../options.js';
 
-interface EstimateCliOptions {
+/** The optics and parameter options (shared with `rdl reconstruct`, which adds them with addOpticsOptions). */
+export interface OpticsCliOptions {
   otf?: string;
   na?: string;
   emissionNm?: string;
@@ -20,6 +21,9 @@ interface EstimateCliOptions {
   excitationNa?: string;
   preset: string;
   params?: string;
+}
+
+interface EstimateCliOptions extends OpticsCliOptions {
   cycle: string;
   allCycles?: boolean;
   numAverage: string;
@@ -31,7 +35,7 @@ interface EstimateCliOptions {
   json?: boolean;
 }
 
-function num(name: string, v: string | undefined, integer = false, min = 0): number | undefined {
+export function num(name: string, v: string | undefined, integer = false, min = 0): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   const ok = Number.isFinite(n) && (integer ? Number.isInteger(n) && n >= min : n > min);
@@ -53,7 +57,7 @@ function readParamsFile(path: string): Record<string, unknown> {
 }
 
 /** Parameters: preset, then the JSON file, then the command-line values. */
-export function parametersFromOptions(o: EstimateCliOptions): { params: SimParameters; fileFields: Set<string> } {
+export function parametersFromOptions(o: OpticsCliOptions): { params: SimParameters; fileFields: Set<string> } {
   if (!PRESET_NAMES.includes(o.preset as PresetName)) {
     throw new ParameterError('--preset', PRESET_NAMES.join(' | '), o.preset);
   }
@@ -74,7 +78,7 @@ export function parametersFromOptions(o: EstimateCliOptions): { params: SimParam
   return { params, fileFields: new Set(Object.keys(file)) };
 }
 
-function chooseOtf(o: EstimateCliOptions, p: SimParameters, fileFields: Set<string>): RadialOtf {
+export function chooseOtf(o: OpticsCliOptions, p: SimParameters, fileFields: Set<string>): RadialOtf {
   if (o.otf !== undefined) {
     if (o.na !== undefined) throw new ParameterError('--na', 'not together with --otf (one OTF only)', o.na);
     return readRadialOtf(o.otf);
@@ -149,13 +153,9 @@ function toJson(g: CycleGroupEstimate) {
   };
 }
 
-export function registerEstimate(program: Command): void {
-  program
-    .command('estimate')
-    .description(
-      'estimate the 2D-SIM illumination pattern (k0, phase, modulation) per orientation, with a reliability score',
-    )
-    .argument('<raw>', 'raw SIM frames (.mrc or .tif), orientation-major: 3 orientations × 3 phases per cycle')
+/** --otf, --na, --emission-nm, --pixel-um, --excitation-nm, --excitation-na, --preset, --params. */
+export function addOpticsOptions(cmd: Command): Command {
+  return cmd
     .option('--otf <file>', 'measured radial OTF (MRC, as the reference ships)')
     .option('--na <n>', 'detection NA for a synthetic OTF (instead of --otf)')
     .option('--emission-nm <nm>', 'emission wavelength for a synthetic OTF')
@@ -163,18 +163,22 @@ export function registerEstimate(program: Command): void {
     .option('--excitation-nm <nm>', 'excitation wavelength in nm (preset: 488)')
     .option('--excitation-na <n>', 'excitation NA (preset: 1.35); spacing = λ/NA/2')
     .option('--preset <name>', `parameter preset: ${PRESET_NAMES.join(' | ')}`, 'setup0')
-    .option('--params <file>', 'JSON file of SIM parameters overriding the preset')
+    .option('--params <file>', 'JSON file of SIM parameters overriding the preset');
+}
+
+export function registerEstimate(program: Command): void {
+  const cmd = program
+    .command('estimate')
+    .description('estimate the 2D-SIM illumination pattern (k0, phase, modulation) per orientation, with a reliability score')
+    .argument('<raw>', 'raw SIM frames (.mrc or .tif), orientation-major: 3 orientations × 3 phases per cycle');
+  addOpticsOptions(cmd)
     .option('--cycle <n>', 'first cycle (0-based) to fit', '0')
     .option('--all-cycles', 'fit every group of --num-average cycles')
     .option('--num-average <n>', 'cycles averaged before fitting', '1')
     .option('--device <device>', 'engine device (cpu, cuda)', 'cpu')
     .option('--precision <p>', 'float32 | float64', 'float32')
     .option('--fit <mode>', 'robust (windowed global search) | reference (rDL-SIM hill climb)', 'robust')
-    .option(
-      '--search-angle <rad>',
-      'robust fit: angle half-width around the start angles, rad (≥ 3.1416: all angles)',
-      '0.1',
-    )
+    .option('--search-angle <rad>', 'robust fit: angle half-width around the start angles, rad (≥ 3.1416: all angles)', '0.1')
     .option('--search-spacing <fraction>', 'robust fit: |k0| half-width as a fraction of the expected one', '0.05')
     .option('--json', 'print JSON')
     .action((raw: string, o: EstimateCliOptions) => {
@@ -218,9 +222,7 @@ export function registerEstimate(program: Command): void {
           if (r.degenerate)
             process.stderr.write(`rdl estimate: warning: cycle ${g.cycles[0]}, orientation ${d}: ${r.degenerate}\n`);
           for (const w of r.reliability?.warnings ?? []) {
-            process.stderr.write(
-              `rdl estimate: warning: cycle ${g.cycles[0]}, orientation ${d}: unreliable fit: ${w}\n`,
-            );
+            process.stderr.write(`rdl estimate: warning: cycle ${g.cycles[0]}, orientation ${d}: unreliable fit: ${w}\n`);
           }
         });
       }
