@@ -169,7 +169,9 @@ export function addOpticsOptions(cmd: Command): Command {
 export function registerEstimate(program: Command): void {
   const cmd = program
     .command('estimate')
-    .description('estimate the 2D-SIM illumination pattern (k0, phase, modulation) per orientation, with a reliability score')
+    .description(
+      'estimate the 2D-SIM illumination pattern (k0, phase, modulation) per orientation, with a reliability score',
+    )
     .argument('<raw>', 'raw SIM frames (.mrc or .tif), orientation-major: 3 orientations × 3 phases per cycle');
   addOpticsOptions(cmd)
     .option('--cycle <n>', 'first cycle (0-based) to fit', '0')
@@ -178,7 +180,11 @@ export function registerEstimate(program: Command): void {
     .option('--device <device>', 'engine device (cpu, cuda)', 'cpu')
     .option('--precision <p>', 'float32 | float64', 'float32')
     .option('--fit <mode>', 'robust (windowed global search) | reference (rDL-SIM hill climb)', 'robust')
-    .option('--search-angle <rad>', 'robust fit: angle half-width around the start angles, rad (≥ 3.1416: all angles)', '0.1')
+    .option(
+      '--search-angle <rad>',
+      'robust fit: angle half-width around the start angles, rad (≥ 3.1416: all angles)',
+      '0.1',
+    )
     .option('--search-spacing <fraction>', 'robust fit: |k0| half-width as a fraction of the expected one', '0.05')
     .option('--json', 'print JSON')
     .action((raw: string, o: EstimateCliOptions) => {
@@ -222,7 +228,9 @@ export function registerEstimate(program: Command): void {
           if (r.degenerate)
             process.stderr.write(`rdl estimate: warning: cycle ${g.cycles[0]}, orientation ${d}: ${r.degenerate}\n`);
           for (const w of r.reliability?.warnings ?? []) {
-            process.stderr.write(`rdl estimate: warning: cycle ${g.cycles[0]}, orientation ${d}: unreliable fit: ${w}\n`);
+            process.stderr.write(
+              `rdl estimate: warning: cycle ${g.cycles[0]}, orientation ${d}: unreliable fit: ${w}\n`,
+            );
           }
         });
       }
