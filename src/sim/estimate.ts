@@ -8,7 +8,10 @@ import { frequencySteps, type ImageGrid } from './grid.js';
 import { type OtfTable, otfTableForGrid, type RadialOtf } from './otf.js';
 import { ModampEvaluator } from './overlap.js';
 import { expectedMagnitudePerUm, type SimParameters } from './params.js';
+import type { Reliability } from './reliability.js';
+import { robustSearch } from './robust.js';
 import { type Candidate, type Modamp, runSearches, type SearchResult, searchOrientation } from './search.js';
+import { checkWindow, DEFAULT_WINDOW, type SearchWindow } from './window.js';
 
 export interface OrientationEstimate {
   /** Pattern vector used downstream (after fallback), cycles/µm, [kx, ky] with x the column axis. */
@@ -35,6 +38,8 @@ export interface OrientationEstimate {
   evaluations: number;
   /** Non-null when a walk had no proper parabola (the reference would return an angle of 0). */
   degenerate: string | null;
+  /** How far to trust the fit (robust fit only; the reference fit has no such figures). */
+  reliability?: Reliability;
 }
 
 export interface IlluminationEstimate {
@@ -45,6 +50,13 @@ export interface EstimateOptions {
   device?: Device;
   /** float32 (default; same answer within the tolerances, faster) or float64 (the reference's). */
   precision?: 'float32' | 'float64';
+  /**
+   * robust (default): global search of a window around the start, then refinement (robust.ts);
+   * reference: the reference's hill climb from the start, bit-faithful, with its fallback rules.
+   */
+  fit?: 'robust' | 'reference';
+  /** The robust fit's search window (default ±0.1 rad, ±5% in |k0|); its edges are also the fallback limits. */
+  window?: Partial<SearchWindow>;
 }
 
 /**
@@ -98,36 +110,55 @@ export function estimateCycle(
       const ky = presetMag * Math.sin(c);
       return { angleRad: Math.atan2(ky, kx), magnitudePerUm: Math.sqrt(kx ** 2 + ky ** 2) };
     });
-    const results = runSearches(
-      starts.map((s) => searchOrientation(s, p.angleStepRad, magStep)),
-      (batch): Modamp[] =>
-        evaluator.evaluate(
-          batch.map(({ index, candidate: c }) => ({
-            orientation: index,
-            kx: c.magnitudePerUm * Math.cos(c.angleRad),
-            ky: c.magnitudePerUm * Math.sin(c.angleRad),
-          })),
-        ),
-    );
-    return { orientations: results.map((r, d) => finish(r, p, p.startAnglesRad[d] as number, presetMag)) };
+    if (o.fit === 'reference') {
+      const results = runSearches(
+        starts.map((s) => searchOrientation(s, p.angleStepRad, magStep)),
+        (batch): Modamp[] =>
+          evaluator.evaluate(
+            batch.map(({ index, candidate: c }) => ({
+              orientation: index,
+              kx: c.magnitudePerUm * Math.cos(c.angleRad),
+              ky: c.magnitudePerUm * Math.sin(c.angleRad),
+            })),
+          ),
+      );
+      const tol = { angleRad: p.angleToleranceRad, magnitudePerUm: p.magnitudeTolerancePerUm };
+      return { orientations: results.map((r, d) => finish(r, p.startAnglesRad[d] as number, presetMag, tol)) };
+    }
+    const window = checkWindow({ ...DEFAULT_WINDOW, ...o.window });
+    const results = robustSearch(evaluator, grid, starts, window);
+    // The window's edges replace the reference's fallback limits (0.05 rad, 0.1 µm⁻¹ ≈ 1.8%): the
+    // robust fit is trusted anywhere inside its window, and cannot leave it by more than a refinement step.
+    const tol = { angleRad: window.angleRad, magnitudePerUm: window.magnitudeFraction * presetMag };
+    return {
+      orientations: results.map((r, d) => ({
+        ...finish(r, p.startAnglesRad[d] as number, presetMag, tol),
+        reliability: r.reliability,
+      })),
+    };
   } finally {
     evaluator.dispose();
   }
 }
 
 /** Applies the reference's fallback rules and derives phase, spacing and depth. */
-function finish(r: SearchResult, p: SimParameters, presetAngle: number, presetMag: number): OrientationEstimate {
+function finish(
+  r: SearchResult,
+  presetAngle: number,
+  presetMag: number,
+  tol: { angleRad: number; magnitudePerUm: number },
+): OrientationEstimate {
   const reasons: ('angle' | 'magnitude')[] = [];
   // The reference compares its downstream angle π/2 − θ with a rounded copy of π/2 − preset; the
   // same test in this frame is the wrapped difference of θ and the preset.
   const dAngle = Math.atan2(Math.sin(r.angleRad - presetAngle), Math.cos(r.angleRad - presetAngle));
   let angle = r.angleRad;
-  if (!(Math.abs(dAngle) <= p.angleToleranceRad)) {
+  if (!(Math.abs(dAngle) <= tol.angleRad)) {
     angle = presetAngle;
     reasons.push('angle');
   }
   let mag = r.magnitudePerUm;
-  if (!(Math.abs(mag - presetMag) <= p.magnitudeTolerancePerUm)) {
+  if (!(Math.abs(mag - presetMag) <= tol.magnitudePerUm)) {
     mag = presetMag;
     reasons.push('magnitude');
   }

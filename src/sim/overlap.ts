@@ -67,36 +67,36 @@ export class ModampEvaluator {
   evaluate(cands: readonly KCandidate[]): Modamp[] {
     if (cands.length === 0) return [];
     const out = tidy(() => {
-      const b = cands.length;
-      const { height: h, width: w } = this.#grid;
-      const opts = { dtype: this.#dtype, device: this.#device };
-      const Arr = this.#dtype === 'float64' ? Float64Array : Float32Array;
-      // Squared distances to the shifted centres: [:, 0] for w0 (q − k), [:, 1] for w1 (q + k).
-      const dx2 = new Arr(b * 2 * w);
-      const dy2 = new Arr(b * 2 * h);
-      // Ramp factors e^{i2π(x − W/2)·dx·kx} and e^{i2π(y − H/2)·dx·ky}.
-      const axRe = new Arr(b * w);
-      const axIm = new Arr(b * w);
-      const byRe = new Arr(b * h);
-      const byIm = new Arr(b * h);
-      const dx = this.#grid.pixelSizeUm;
-      cands.forEach((c, i) => {
-        for (let s = 0; s < 2; s++) {
-          const sign = s === 0 ? 1 : -1;
-          for (let x = 0; x < w; x++) dx2[(i * 2 + s) * w + x] = ((this.#qx[x] as number) - sign * c.kx) ** 2;
-          for (let y = 0; y < h; y++) dy2[(i * 2 + s) * h + y] = ((this.#qy[y] as number) - sign * c.ky) ** 2;
-        }
-        for (let x = 0; x < w; x++) {
-          const a = 2 * Math.PI * (x - w / 2) * dx * c.kx;
-          axRe[i * w + x] = Math.cos(a);
-          axIm[i * w + x] = Math.sin(a);
-        }
-        for (let y = 0; y < h; y++) {
-          const a = 2 * Math.PI * (y - h / 2) * dx * c.ky;
-          byRe[i * h + y] = Math.cos(a);
-          byIm[i * h + y] = Math.sin(a);
-        }
-      });
+      const { cross, den } = this.crossProducts(cands);
+      const { ax, by } = this.ramps(cands);
+      const num = by.matmul(cross.matmul(ax)).reshape([cands.length]); // Σ_y by·Σ_x cross·ax
+      return num.viewAsReal().div(den.unsqueeze(1)).toArray();
+    });
+    return cands.map((_, i) => [out[2 * i] as number, out[2 * i + 1] as number]);
+  }
+
+  /**
+   * The parts of modamp before the phase ramp, for candidates k: cross = conj(overlap0)·overlap1
+   * [b, y, x] complex and den = Σ|overlap0|² + Σ|overlap1|² [b]. With them, modamp at a nearby k'
+   * (weights kept at k) is Σ cross·e^{iψ(k')}/den: one DFT instead of two inverse FFTs (the robust
+   * fit refines k that way). Created in the caller's scope.
+   */
+  crossProducts(cands: readonly KCandidate[]): { cross: Tensor; den: Tensor } {
+    const b = cands.length;
+    const { height: h, width: w } = this.#grid;
+    const opts = { dtype: this.#dtype, device: this.#device };
+    const Arr = this.#dtype === 'float64' ? Float64Array : Float32Array;
+    // Squared distances to the shifted centres: [:, 0] for w0 (q − k), [:, 1] for w1 (q + k).
+    const dx2 = new Arr(b * 2 * w);
+    const dy2 = new Arr(b * 2 * h);
+    cands.forEach((c, i) => {
+      for (let s = 0; s < 2; s++) {
+        const sign = s === 0 ? 1 : -1;
+        for (let x = 0; x < w; x++) dx2[(i * 2 + s) * w + x] = ((this.#qx[x] as number) - sign * c.kx) ** 2;
+        for (let y = 0; y < h; y++) dy2[(i * 2 + s) * h + y] = ((this.#qy[y] as number) - sign * c.ky) ** 2;
+      }
+    });
+    return tidy(() => {
       const r = tensor(dx2, [b, 2, 1, w], opts)
         .add(tensor(dy2, [b, 2, h, 1], opts))
         .sqrt();
@@ -115,16 +115,41 @@ export class ModampEvaluator {
       const spectra = bandsRe.mul(weights.unsqueeze(-1)).viewAsComplex();
       const overlaps = fft.ifft2(spectra);
       const cross = overlaps.select(1, 0).conj().mul(overlaps.select(1, 1)); // [b, y, x]
-      const ax = complex(tensor(axRe, [b, w, 1], opts), tensor(axIm, [b, w, 1], opts));
-      const by = complex(tensor(byRe, [b, 1, h], opts), tensor(byIm, [b, 1, h], opts));
-      const num = by.matmul(cross.matmul(ax)).reshape([b]); // Σ_y by·Σ_x cross·ax
       const den = power
         .mul(weights.square())
         .sum([1, 2, 3])
         .div(h * w); // Parseval
-      return num.viewAsReal().div(den.unsqueeze(1)).toArray();
+      return { cross, den };
     });
-    return cands.map((_, i) => [out[2 * i] as number, out[2 * i + 1] as number]);
+  }
+
+  /** Ramp factors e^{i2π(x − W/2)·dx·kx} [b, x, 1] and e^{i2π(y − H/2)·dx·ky} [b, 1, y] (separable ψ). */
+  ramps(cands: readonly KCandidate[]): { ax: Tensor; by: Tensor } {
+    const b = cands.length;
+    const { height: h, width: w } = this.#grid;
+    const opts = { dtype: this.#dtype, device: this.#device };
+    const Arr = this.#dtype === 'float64' ? Float64Array : Float32Array;
+    const axRe = new Arr(b * w);
+    const axIm = new Arr(b * w);
+    const byRe = new Arr(b * h);
+    const byIm = new Arr(b * h);
+    const dx = this.#grid.pixelSizeUm;
+    cands.forEach((c, i) => {
+      for (let x = 0; x < w; x++) {
+        const a = 2 * Math.PI * (x - w / 2) * dx * c.kx;
+        axRe[i * w + x] = Math.cos(a);
+        axIm[i * w + x] = Math.sin(a);
+      }
+      for (let y = 0; y < h; y++) {
+        const a = 2 * Math.PI * (y - h / 2) * dx * c.ky;
+        byRe[i * h + y] = Math.cos(a);
+        byIm[i * h + y] = Math.sin(a);
+      }
+    });
+    return tidy(() => ({
+      ax: complex(tensor(axRe, [b, w, 1], opts), tensor(axIm, [b, w, 1], opts)),
+      by: complex(tensor(byRe, [b, 1, h], opts), tensor(byIm, [b, 1, h], opts)),
+    }));
   }
 
   dispose(): void {

@@ -11,7 +11,7 @@ const rdl = (...args: string[]) =>
   spawnSync(process.execPath, ['bin/rdl.js', 'estimate', ...args], { encoding: 'utf8' });
 
 test('rdl estimate --json on MT.mrc reports the reference fit', { skip: SKIP_REAL }, () => {
-  const r = rdl(MT.path, '--otf', OTF488.path, '--json');
+  const r = rdl(MT.path, '--otf', OTF488.path, '--json', '--fit', 'reference');
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout);
   assert.equal(out.orientations.length, 3);

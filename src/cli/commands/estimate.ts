@@ -1,5 +1,6 @@
 // `rdl estimate <raw>`: fits the illumination pattern (k0, phase, modulation) of raw 2D-SIM
-// frames with the reference rDL-SIM algorithm, per orientation.
+// frames per orientation: by default with the robust fit (src/sim/robust.ts), or with the reference
+// rDL-SIM algorithm (--fit reference).
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InputFileError, ParameterError } from '../../errors.js';
@@ -28,6 +29,9 @@ interface EstimateCliOptions extends OpticsCliOptions {
   numAverage: string;
   device: string;
   precision: string;
+  fit: string;
+  searchAngle?: string;
+  searchSpacing?: string;
   json?: boolean;
 }
 
@@ -102,6 +106,7 @@ function printTable(groups: CycleGroupEstimate[], otf: RadialOtf): void {
     'phase rad',
     '|modamp|',
     'depth m',
+    'peak ratio',
     'fallback',
   ];
   for (const g of groups) {
@@ -118,6 +123,7 @@ function printTable(groups: CycleGroupEstimate[], otf: RadialOtf): void {
         o.phaseRad.toFixed(4),
         Math.hypot(o.modamp[0], o.modamp[1]).toFixed(4),
         o.modulation.toFixed(3),
+        o.reliability?.peakRatio == null ? '-' : o.reliability.peakRatio.toFixed(2),
         o.fallback ? o.fallbackReasons.join('+') : '-',
       ];
       out.push(row.map((c) => c.padStart(11)).join(''));
@@ -142,6 +148,7 @@ function toJson(g: CycleGroupEstimate) {
       fitted: o.fitted,
       evaluations: o.evaluations,
       degenerate: o.degenerate,
+      ...(o.reliability ? { reliability: o.reliability } : {}),
     })),
   };
 }
@@ -162,7 +169,9 @@ export function addOpticsOptions(cmd: Command): Command {
 export function registerEstimate(program: Command): void {
   const cmd = program
     .command('estimate')
-    .description('estimate the 2D-SIM illumination pattern (k0, phase, modulation) per orientation, as rDL-SIM does')
+    .description(
+      'estimate the 2D-SIM illumination pattern (k0, phase, modulation) per orientation, with a reliability score',
+    )
     .argument('<raw>', 'raw SIM frames (.mrc or .tif), orientation-major: 3 orientations × 3 phases per cycle');
   addOpticsOptions(cmd)
     .option('--cycle <n>', 'first cycle (0-based) to fit', '0')
@@ -170,12 +179,24 @@ export function registerEstimate(program: Command): void {
     .option('--num-average <n>', 'cycles averaged before fitting', '1')
     .option('--device <device>', 'engine device (cpu, cuda)', 'cpu')
     .option('--precision <p>', 'float32 | float64', 'float32')
+    .option('--fit <mode>', 'robust (windowed global search) | reference (rDL-SIM hill climb)', 'robust')
+    .option(
+      '--search-angle <rad>',
+      'robust fit: angle half-width around the start angles, rad (≥ 3.1416: all angles)',
+      '0.1',
+    )
+    .option('--search-spacing <fraction>', 'robust fit: |k0| half-width as a fraction of the expected one', '0.05')
     .option('--json', 'print JSON')
     .action((raw: string, o: EstimateCliOptions) => {
       applyGlobalOptions(program);
       if (o.precision !== 'float32' && o.precision !== 'float64') {
         throw new ParameterError('--precision', 'float32 | float64', o.precision);
       }
+      if (o.fit !== 'robust' && o.fit !== 'reference') throw new ParameterError('--fit', 'robust | reference', o.fit);
+      const window = {
+        angleRad: num('--search-angle', o.searchAngle) as number,
+        magnitudeFraction: num('--search-spacing', o.searchSpacing) as number,
+      };
       const { params, fileFields } = parametersFromOptions(o);
       const otf = chooseOtf(o, params, fileFields);
       const img = readImageStack(raw);
@@ -187,7 +208,13 @@ export function registerEstimate(program: Command): void {
         frames: img.frames,
       };
       const numAverage = num('--num-average', o.numAverage, true, 1) as number;
-      const common = { numAverage, device: o.device, precision: o.precision as 'float32' | 'float64' };
+      const common = {
+        numAverage,
+        device: o.device,
+        precision: o.precision as 'float32' | 'float64',
+        fit: o.fit as 'robust' | 'reference',
+        window,
+      };
       const groups = o.allCycles
         ? estimateAllCycles(stack, otf, params, common)
         : [estimateStack(stack, otf, params, { ...common, cycle: num('--cycle', o.cycle, true, 0) as number })];
@@ -200,6 +227,11 @@ export function registerEstimate(program: Command): void {
           }
           if (r.degenerate)
             process.stderr.write(`rdl estimate: warning: cycle ${g.cycles[0]}, orientation ${d}: ${r.degenerate}\n`);
+          for (const w of r.reliability?.warnings ?? []) {
+            process.stderr.write(
+              `rdl estimate: warning: cycle ${g.cycles[0]}, orientation ${d}: unreliable fit: ${w}\n`,
+            );
+          }
         });
       }
       if (o.json) {

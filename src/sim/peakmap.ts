@@ -1,0 +1,109 @@
+// |modamp| on grids of candidate pattern vectors by a direct DFT. With the overlaps built once for a
+// vector k (ModampEvaluator.crossProducts), modamp at a nearby k' is Σ_r cross(r)·e^{iψ(k')(r)}/den
+// (ψ as in overlap.ts, origin at pixel (H/2, W/2)): the reference's value at k' except that the OTF
+// weights stay those of k. ψ is separable, so a whole grid kx × ky costs two matrix products
+// (Ey·cross·Ex) instead of two inverse FFTs per candidate.
+import { complex, type Tensor, tensor, tidy } from '../engine/index.js';
+import type { ImageGrid } from './grid.js';
+import type { KGrid } from './window.js';
+
+/**
+ * |modamp| on each grid: cross [b, H, W] complex, den [b] real, one grid per batch entry (all of
+ * the same nx, ny). Returns per grid a Float64Array [ny·nx], index j·nx + i ↔ (kx_i, ky_j).
+ */
+export function modampOnGrids(cross: Tensor, den: Tensor, grids: readonly KGrid[], g: ImageGrid): Float64Array[] {
+  const b = grids.length;
+  if (b === 0) return [];
+  const { nx, ny } = grids[0] as KGrid;
+  const h = g.height;
+  const w = g.width;
+  const real = cross.dtype === 'complex128' ? 'float64' : 'float32';
+  const Arr = real === 'float64' ? Float64Array : Float32Array;
+  const exRe = new Arr(b * w * nx);
+  const exIm = new Arr(b * w * nx);
+  const eyRe = new Arr(b * ny * h);
+  const eyIm = new Arr(b * ny * h);
+  const dx = g.pixelSizeUm;
+  grids.forEach((k, s) => {
+    // Arguments in double (they reach hundreds of radians at the image edge), then rounded.
+    for (let x = 0; x < w; x++) {
+      for (let i = 0; i < nx; i++) {
+        const a = 2 * Math.PI * (x - w / 2) * dx * (k.x0 + i * k.sx);
+        exRe[(s * w + x) * nx + i] = Math.cos(a);
+        exIm[(s * w + x) * nx + i] = Math.sin(a);
+      }
+    }
+    for (let j = 0; j < ny; j++) {
+      for (let y = 0; y < h; y++) {
+        const a = 2 * Math.PI * (y - h / 2) * dx * (k.y0 + j * k.sy);
+        eyRe[(s * ny + j) * h + y] = Math.cos(a);
+        eyIm[(s * ny + j) * h + y] = Math.sin(a);
+      }
+    }
+  });
+  const flat = tidy(() => {
+    const opts = { dtype: real, device: cross.device } as const;
+    const ex = complex(tensor(exRe, [b, w, nx], opts), tensor(exIm, [b, w, nx], opts));
+    const ey = complex(tensor(eyRe, [b, ny, h], opts), tensor(eyIm, [b, ny, h], opts));
+    return ey
+      .matmul(cross.matmul(ex))
+      .abs()
+      .div(den.reshape([b, 1, 1]))
+      .to('float64')
+      .toArray() as Float64Array;
+  });
+  return grids.map((_, s) => flat.slice(s * nx * ny, (s + 1) * nx * ny));
+}
+
+/** Index of the largest finite value, or −1. */
+export function argmax(v: ArrayLike<number>): number {
+  let best = -1;
+  let bv = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i] as number;
+    if (x > bv) {
+      bv = x;
+      best = i;
+    }
+  }
+  return best;
+}
+
+/**
+ * Vertex of the least-squares quadratic through the 3×3 samples v (row-major, rows = y) at unit
+ * spacing around the centre sample, in sample units (dx, dy); null when the quadratic has no
+ * maximum or its vertex lies more than one sample away (then the centre sample is the answer).
+ */
+export function quadraticPeak3x3(v: ArrayLike<number>): { dx: number; dy: number } | null {
+  // f = c + bx·x + by·y + axx·x² + ayy·y² + axy·x·y on x, y ∈ {−1, 0, 1}: the closed-form LS fit.
+  let bx = 0;
+  let by = 0;
+  let axy = 0;
+  let sxx = 0;
+  let syy = 0;
+  let s = 0;
+  for (let j = -1; j <= 1; j++) {
+    for (let i = -1; i <= 1; i++) {
+      const f = v[(j + 1) * 3 + (i + 1)] as number;
+      bx += i * f;
+      by += j * f;
+      axy += i * j * f;
+      sxx += i * i * f;
+      syy += j * j * f;
+      s += f;
+    }
+  }
+  bx /= 6;
+  by /= 6;
+  axy /= 4;
+  // Normal equations of c, axx, ayy use Σ1 = 9, Σx² = Σx⁴ = 6, Σx²y² = 4 over the 9 points.
+  const axx = (sxx - (2 / 3) * s) / 2;
+  const ayy = (syy - (2 / 3) * s) / 2;
+  // Maximum: Hessian [[2axx, axy], [axy, 2ayy]] negative definite.
+  const det = 4 * axx * ayy - axy * axy;
+  if (!(axx < 0 && det > 0)) return null;
+  const dx = (-2 * ayy * bx + axy * by) / det;
+  const dy = (-2 * axx * by + axy * bx) / det;
+  if (!(Math.abs(dx) <= 1 && Math.abs(dy) <= 1)) return null;
+  return { dx, dy };
+}

@@ -1,0 +1,214 @@
+// The robust illumination fit (the default; `--fit reference` keeps the reference's hill climb):
+//  1. coarse: |modamp| on a 0.5·dk grid over the whole search window (angle ± window.angleRad
+//     around the start, |k0| ± window.magnitudeFraction), with the reference's overlap weights
+//     frozen at each sector's centre, so only frequencies where both bands' OTF supports overlap
+//     count; the global maximum is taken, not the nearest hill, so side lobes cannot capture it;
+//  2. refine: overlaps rebuilt at the best sample, |modamp| on finer grids around it (0.15, then
+//     0.1 dk), and the vertex of a 2D quadratic through the 3×3 best samples;
+//  3. final: the reference's own modamp at the refined vector gives phase and modulation.
+// The coarse map also gives the reliability figures (peak ratio, window edge).
+import { tidy } from '../engine/index.js';
+import { frequencySteps, type ImageGrid } from './grid.js';
+import type { ModampEvaluator } from './overlap.js';
+import { argmax, modampOnGrids, quadraticPeak3x3 } from './peakmap.js';
+import { analyseCoarse, type CoarseSample, judge, type Reliability } from './reliability.js';
+import type { Candidate, Modamp } from './search.js';
+import {
+  angleDiff,
+  COARSE_STEP_DK,
+  gridAround,
+  gridsFor,
+  inRegion,
+  type KGrid,
+  type PolarRegion,
+  type SearchWindow,
+  sectorBox,
+  sectors,
+} from './window.js';
+
+export interface RobustResult {
+  angleRad: number;
+  magnitudePerUm: number;
+  modamp: Modamp;
+  /** Overlap builds (pairs of inverse FFTs) for this orientation. */
+  evaluations: number;
+  degenerate: string | null;
+  reliability: Reliability;
+}
+
+/** Sector jobs per batch: bounds memory (each holds two H×W complex overlaps and their product). */
+const CHUNK = 8;
+/** Refinement grids: 7×7 at 0.15 dk (covers the coarse grid's ±0.25 dk and some noise), then 5×5 at 0.1 dk. */
+const FINE1 = { n: 7, stepDk: 0.15 };
+const FINE2 = { n: 5, stepDk: 0.1 };
+/** Rebuild the overlaps at the refined vector when it moved more than this from where they were built, dk. */
+const REBUILD_DK = 0.25;
+
+export function robustSearch(
+  evaluator: ModampEvaluator,
+  grid: ImageGrid,
+  starts: readonly Candidate[],
+  window: SearchWindow,
+): RobustResult[] {
+  const regions: PolarRegion[] = starts.map((s) => ({
+    centreRad: s.angleRad,
+    magnitudePerUm: s.magnitudePerUm,
+    window,
+  }));
+  const coarse = coarseSearch(evaluator, grid, regions);
+  const refined = refine(
+    evaluator,
+    grid,
+    coarse.map((c) => c.best),
+  );
+  const finals = evaluator.evaluate(refined.map((k, d) => ({ orientation: d, kx: k.kx, ky: k.ky })));
+  return refined.map((k, d) => {
+    const c = coarse[d] as (typeof coarse)[number];
+    const modamp = finals[d] as Modamp;
+    const angleRad = Math.atan2(k.ky, k.kx);
+    return {
+      angleRad,
+      magnitudePerUm: Math.hypot(k.kx, k.ky),
+      modamp,
+      evaluations: c.builds + k.builds + 1,
+      degenerate: k.degenerate,
+      reliability: judge(c.analysis, Math.hypot(modamp[0], modamp[1])),
+    };
+  });
+}
+
+interface CoarseResult {
+  best: { kx: number; ky: number };
+  analysis: ReturnType<typeof analyseCoarse>;
+  builds: number;
+}
+
+function coarseSearch(evaluator: ModampEvaluator, g: ImageGrid, regions: PolarRegion[]): CoarseResult[] {
+  const { dkx, dky } = frequencySteps(g);
+  const sx = COARSE_STEP_DK * dkx;
+  const sy = COARSE_STEP_DK * dky;
+  const jobs = regions.flatMap((r, d) => {
+    const { centres, halfWidthRad } = sectors(r);
+    return centres.map((c) => ({ d, centre: c, half: halfWidthRad, box: sectorBox(c, halfWidthRad, r, sx, sy) }));
+  });
+  const grids = gridsFor(
+    jobs.map((j) => j.box),
+    sx,
+    sy,
+  );
+  const maps: Float64Array[] = [];
+  for (let s = 0; s < jobs.length; s += CHUNK) {
+    const part = jobs.slice(s, s + CHUNK);
+    maps.push(
+      ...tidy(() => {
+        const { cross, den } = evaluator.crossProducts(
+          part.map((j) => {
+            const m = (regions[j.d] as PolarRegion).magnitudePerUm;
+            return { orientation: j.d, kx: m * Math.cos(j.centre), ky: m * Math.sin(j.centre) };
+          }),
+        );
+        return modampOnGrids(cross, den, grids.slice(s, s + CHUNK), g);
+      }),
+    );
+  }
+  return regions.map((r, d) => {
+    const samples: CoarseSample[][] = [];
+    jobs.forEach((j, s) => {
+      if (j.d !== d) return;
+      samples.push(sectorSamples(grids[s] as KGrid, maps[s] as Float64Array, r, j.centre, j.half));
+    });
+    const analysis = analyseCoarse(samples, dkx, dky);
+    return { best: analysis.best, analysis, builds: samples.length };
+  });
+}
+
+/** Samples of one sector's grid, each marked in-window (and in this sector, so sectors do not overlap) or not. */
+function sectorSamples(k: KGrid, map: Float64Array, r: PolarRegion, centre: number, half: number): CoarseSample[] {
+  const out: CoarseSample[] = [];
+  for (let j = 0; j < k.ny; j++) {
+    for (let i = 0; i < k.nx; i++) {
+      const kx = k.x0 + i * k.sx;
+      const ky = k.y0 + j * k.sy;
+      const window = inRegion(r, kx, ky);
+      const own = window && Math.abs(angleDiff(Math.atan2(ky, kx), centre)) <= half + 1e-12;
+      out.push({ kx, ky, i, j, nx: k.nx, ny: k.ny, score: map[j * k.nx + i] as number, window, own });
+    }
+  }
+  return out;
+}
+
+interface Refined {
+  kx: number;
+  ky: number;
+  builds: number;
+  degenerate: string | null;
+}
+
+function refine(evaluator: ModampEvaluator, g: ImageGrid, starts: { kx: number; ky: number }[]): Refined[] {
+  const { dkr } = frequencySteps(g);
+  const out: Refined[] = starts.map((s) => ({ ...s, builds: 1, degenerate: null }));
+  let built = starts.map((s) => ({ ...s }));
+  for (let pass = 0; pass < 2; pass++) {
+    tidy(() => {
+      const { cross, den } = evaluator.crossProducts(built.map((k, d) => ({ orientation: d, ...k })));
+      let centres = out.map((o) => ({ kx: o.kx, ky: o.ky }));
+      if (pass === 0) centres = stage(cross, den, g, centres, FINE1.n, FINE1.stepDk * dkr).map((c) => c.at);
+      // Re-centre the fine grid until its best sample is interior (at most 3 times), then fit.
+      let fine = stage(cross, den, g, centres, FINE2.n, FINE2.stepDk * dkr);
+      for (let t = 0; t < 3 && fine.some((f) => f.onBorder); t++) {
+        fine = stage(
+          cross,
+          den,
+          g,
+          fine.map((f) => f.at),
+          FINE2.n,
+          FINE2.stepDk * dkr,
+        );
+      }
+      fine.forEach((f, d) => {
+        const o = out[d] as Refined;
+        const q = quadraticPeak3x3(f.around);
+        const s = FINE2.stepDk * dkr;
+        o.kx = f.at.kx + (q ? q.dx * s : 0);
+        o.ky = f.at.ky + (q ? q.dy * s : 0);
+        o.degenerate = q ? null : 'no quadratic maximum at the refined peak; kept the best sample';
+      });
+    });
+    const moved = out.some(
+      (o, d) => Math.hypot(o.kx - (built[d]?.kx ?? 0), o.ky - (built[d]?.ky ?? 0)) > REBUILD_DK * dkr,
+    );
+    if (!moved || pass === 1) break;
+    built = out.map((o) => ({ kx: o.kx, ky: o.ky }));
+    for (const o of out) o.builds++;
+  }
+  return out;
+}
+
+/** One refinement grid per orientation: its best sample, whether that is on the grid's border, and its 3×3 neighbourhood. */
+function stage(
+  cross: Parameters<typeof modampOnGrids>[0],
+  den: Parameters<typeof modampOnGrids>[1],
+  g: ImageGrid,
+  centres: { kx: number; ky: number }[],
+  n: number,
+  step: number,
+): { at: { kx: number; ky: number }; onBorder: boolean; around: number[] }[] {
+  const grids = centres.map((c) => gridAround(c.kx, c.ky, n, step));
+  const maps = modampOnGrids(cross, den, grids, g);
+  return maps.map((m, d) => {
+    const k = grids[d] as KGrid;
+    const b = argmax(m);
+    const i = b % n;
+    const j = Math.floor(b / n);
+    const onBorder = i === 0 || j === 0 || i === n - 1 || j === n - 1;
+    const around: number[] = [];
+    for (let y = -1; y <= 1; y++) {
+      for (let x = -1; x <= 1; x++) {
+        const ii = Math.min(n - 1, Math.max(0, i + x));
+        const jj = Math.min(n - 1, Math.max(0, j + y));
+        around.push(m[jj * n + ii] as number);
+      }
+    }
+    return { at: { kx: k.x0 + i * k.sx, ky: k.y0 + j * k.sy }, onBorder, around };
+  });
+}
