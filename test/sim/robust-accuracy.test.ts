@@ -73,14 +73,14 @@ test('robust fit recovers k0 and phase with presets up to 0.05 rad and 3% off; r
         `reference fails ${rate(reference)}`,
     );
     // k0 is within tolerance at every photon level.
-    robust.forEach((x, i) => assert.ok(kOk(x), `${photons} photons, case ${i}: ${JSON.stringify(x)}`));
+    for (const [i, x] of robust.entries()) assert.ok(kOk(x), `${photons} photons, case ${i}: ${JSON.stringify(x)}`);
     if (photons >= 1000)
-      robust.forEach((x, i) => assert.ok(ok(x), `${photons} photons, case ${i}: ${JSON.stringify(x)}`));
+      for (const [i, x] of robust.entries()) assert.ok(ok(x), `${photons} photons, case ${i}: ${JSON.stringify(x)}`);
     else {
       // At 100 peak photons on 128² the phase is noise-limited (σ ≈ 2–3°, no bias): k0 is right, but
       // only about two thirds of the phases fall within 3°; none beyond 8°.
       assert.ok(robust.filter(ok).length >= 0.5 * robust.length, rate(robust));
-      robust.forEach((x) => assert.ok(x.phase < (8 * Math.PI) / 180, JSON.stringify(x)));
+      for (const x of robust) assert.ok(x.phase < (8 * Math.PI) / 180, JSON.stringify(x));
     }
     // The set is hard for the hill climb (the failure the robust fit exists for).
     assert.ok(reference.filter((x) => !ok(x)).length >= reference.length / 4, rate(reference));
