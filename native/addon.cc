@@ -39,8 +39,8 @@ std::string ArgShapes(const Napi::CallbackInfo& info) {
   std::ostringstream os;
   bool first = true;
   for (size_t i = 0; i < info.Length(); ++i) {
-    if (!TensorHandle::Is(info[i])) continue;
-    auto* h = TensorHandle::Unwrap(info[i].As<Napi::Object>());
+    auto* h = TensorHandle::From(info[i]);
+    if (h == nullptr) continue;
     os << (first ? "" : ", ");
     first = false;
     if (h->disposed()) {
@@ -84,8 +84,9 @@ void Need(const Napi::CallbackInfo& info, size_t i, const char* what) {
 
 const at::Tensor& T(const Napi::CallbackInfo& info, size_t i) {
   Need(info, i, "tensor");
-  if (!TensorHandle::Is(info[i])) throw std::invalid_argument("argument " + std::to_string(i) + " is not a tensor");
-  return TensorHandle::Unwrap(info[i].As<Napi::Object>())->tensor("op");
+  auto* h = TensorHandle::From(info[i]);
+  if (h == nullptr) throw std::invalid_argument("argument " + std::to_string(i) + " is not a tensor");
+  return h->tensor("op");
 }
 
 std::optional<at::Tensor> OptT(const Napi::CallbackInfo& info, size_t i) {
@@ -101,8 +102,9 @@ std::vector<at::Tensor> TList(const Napi::CallbackInfo& info, size_t i) {
   out.reserve(arr.Length());
   for (uint32_t k = 0; k < arr.Length(); ++k) {
     Napi::Value v = arr[k];
-    if (!TensorHandle::Is(v)) throw std::invalid_argument("list item " + std::to_string(k) + " is not a tensor");
-    out.push_back(TensorHandle::Unwrap(v.As<Napi::Object>())->tensor("op"));
+    auto* h = TensorHandle::From(v);
+    if (h == nullptr) throw std::invalid_argument("list item " + std::to_string(k) + " is not a tensor");
+    out.push_back(h->tensor("op"));
   }
   return out;
 }

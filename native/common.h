@@ -17,7 +17,8 @@ class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
  public:
   static Napi::Function Define(Napi::Env env);
   static Napi::Object Wrap(Napi::Env env, at::Tensor t);
-  static bool Is(const Napi::Value& v);
+  /** The handle behind a JS value, or nullptr when it is not one of ours. */
+  static TensorHandle* From(const Napi::Value& v);
 
   explicit TensorHandle(const Napi::CallbackInfo& info);
   ~TensorHandle() override;

@@ -10,13 +10,16 @@
 namespace rdl {
 
 // ---------------------------------------------------------------- TensorHandle
+static const napi_type_tag kTensorTag = {0x7264c0de5e4b1a11ULL, 0x9a1f3c2b6d4e8f70ULL};
 Napi::Function TensorHandle::Define(Napi::Env env) {
   return DefineClass(env, "NativeTensor",
                      {InstanceMethod<&TensorHandle::JsDispose>("dispose"),
                       InstanceMethod<&TensorHandle::JsIsDisposed>("isDisposed")});
 }
 
-TensorHandle::TensorHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorHandle>(info) {}
+TensorHandle::TensorHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorHandle>(info) {
+  napi_type_tag_object(info.Env(), info.This(), &kTensorTag);
+}
 
 TensorHandle::~TensorHandle() {
   if (tensor_.defined()) {
@@ -30,10 +33,16 @@ TensorHandle::~TensorHandle() {
   }
 }
 
-bool TensorHandle::Is(const Napi::Value& v) {
-  if (!v.IsObject()) return false;
-  auto* data = v.Env().GetInstanceData<InstanceData>();
-  return v.As<Napi::Object>().InstanceOf(data->tensor_ctor.Value());
+// Every handle carries kTensorTag, so that objects wrapped by other addons are never taken for
+// tensors; checking it is much cheaper than instanceof.
+
+TensorHandle* TensorHandle::From(const Napi::Value& v) {
+  if (!v.IsObject()) return nullptr;
+  bool ok = false;
+  if (napi_check_object_type_tag(v.Env(), v, &kTensorTag, &ok) != napi_ok || !ok) return nullptr;
+  void* p = nullptr;
+  if (napi_unwrap(v.Env(), v, &p) != napi_ok) return nullptr;
+  return static_cast<TensorHandle*>(p);
 }
 
 Napi::Object TensorHandle::Wrap(Napi::Env env, at::Tensor t) {

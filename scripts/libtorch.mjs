@@ -53,7 +53,8 @@ function fromEnvLibtorch(env) {
   const includeDir = env.LIBTORCH_INCLUDE ?? join(root, 'include');
   const libDir = env.LIBTORCH_LIB ?? join(root, 'lib');
   const abi = env.LIBTORCH_CXX11_ABI === undefined ? 1 : Number(env.LIBTORCH_CXX11_ABI);
-  return fromPrefix(`LIBTORCH=${root}`, includeDir, libDir, abi);
+  const label = root ? `LIBTORCH=${root}` : `LIBTORCH_INCLUDE=${includeDir}, LIBTORCH_LIB=${libDir}`;
+  return fromPrefix(label, includeDir, libDir, abi);
 }
 
 function fromPython(env) {

@@ -1,0 +1,128 @@
+// Memory: scopes, explicit disposal, the finalizer backstop, live counters, and a leak test.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { Adam, dispose, F, keep, memory, ones, randn, tidy } from '../../src/engine/index.js';
+import { DEVICE } from '../helpers.js';
+
+const dev = { device: DEVICE };
+
+// A full garbage collection, so that RSS measures leaks rather than uncollected JS garbage.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+// Node runs the finalizers of native wrapper objects after a turn of the event loop, not inside
+// the collection: a long synchronous loop holds their small native parts until it yields.
+async function settle(): Promise<void> {
+  gc();
+  await new Promise((r) => setImmediate(r));
+  gc();
+}
+
+describe('scopes and counters', () => {
+  it('tidy frees what the function made, except what it returns', () => {
+    const before = memory().liveTensors;
+    const result = tidy(() => {
+      const a = ones([4], dev);
+      const b = a.mul(2);
+      return { kept: [b.add(1)], label: 'x' };
+    });
+    assert.equal(memory().liveTensors, before + 1);
+    assert.equal(result.kept[0]!.sum().item(), 12); // the temporary of sum() is not in a scope…
+    assert.equal(memory().liveTensors, before + 2); // …so it lives until disposed
+    dispose(result);
+    assert.equal(memory().liveTensors, before + 1);
+  });
+  it('nested tidy hands returned tensors to the outer scope', () => {
+    const before = memory().liveTensors;
+    tidy(() => {
+      const inner = tidy(() => ones([2], dev).add(1));
+      assert.equal(inner.isDisposed, false);
+      return undefined;
+    });
+    assert.equal(memory().liveTensors, before);
+  });
+  it('keep() takes a tensor out of every scope; errors still free the scope', () => {
+    const before = memory().liveTensors;
+    const k = tidy(() => {
+      keep(ones([2], dev));
+      return keep(ones([3], dev));
+    });
+    assert.equal(memory().liveTensors, before + 2);
+    assert.throws(() =>
+      tidy(() => {
+        ones([5], dev);
+        throw new Error('boom');
+      }),
+    );
+    assert.equal(memory().liveTensors, before + 2);
+    k.dispose();
+    assert.equal(memory().liveTensors, before + 1);
+  });
+  it('counts bytes of live tensors', () => {
+    const before = memory().liveBytes;
+    const x = ones([1000], dev); // float32: 4000 bytes
+    assert.equal(memory().liveBytes - before, 4000);
+    x.dispose();
+    assert.equal(memory().liveBytes, before);
+  });
+  it('frees leaked tensors in the garbage collector and counts them', () => {
+    // A child with --expose-gc leaks 100 tensors, collects, and reports the counters.
+    const engine = fileURLToPath(new URL('../../src/engine/index.js', import.meta.url));
+    const script = `
+      const E = await import(${JSON.stringify(engine)});
+      for (let i = 0; i < 100; i++) E.ones([256]);
+      const before = E.memory();
+      for (let i = 0; i < 5; i++) { await new Promise((r) => setTimeout(r, 20)); globalThis.gc(); }
+      console.log(JSON.stringify({ before, after: E.memory() }));`;
+    const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const { before, after } = JSON.parse(r.stdout);
+    assert.equal(before.liveTensors, 100);
+    assert.equal(after.liveTensors, 0);
+    assert.equal(after.finalizedLeaks, 100);
+  });
+});
+
+describe('leak test', () => {
+  it('10,000 conv + Adam training steps keep the tensor count constant and RSS growth < 50 MB', async (t) => {
+    const w = keep(randn([4, 2, 3, 3], { seed: 1, ...dev }).mul(0.1)).requiresGrad_();
+    const b = keep(randn([4], { seed: 2, ...dev })).requiresGrad_();
+    const x = keep(randn([2, 2, 16, 16], { seed: 3, ...dev }));
+    const target = keep(randn([2, 4, 16, 16], { seed: 4, ...dev }));
+    const opt = new Adam([w, b], { lr: 1e-3 });
+    const step = () =>
+      tidy(() => {
+        opt.zeroGrad();
+        const y = F.conv2d(x, w, b, { padding: 'same' }).leakyRelu(0.2);
+        const loss = y.sub(target).square().mean();
+        loss.backward();
+        opt.step();
+        return loss.item();
+      });
+    for (let i = 0; i < 200; i++) step(); // warm up allocator caches
+    await settle();
+    const count = memory().liveTensors;
+    const rss = process.memoryUsage().rss;
+    let first = Number.NaN;
+    let last = Number.NaN;
+    for (let i = 0; i < 10_000; i++) {
+      last = step();
+      if (i === 0) first = last;
+      if (i % 1000 === 0) {
+        assert.equal(memory().liveTensors, count, `live tensors changed at step ${i}`);
+        await settle(); // as a training loop does when it reports progress
+      }
+    }
+    await settle();
+    const grownMB = (process.memoryUsage().rss - rss) / 2 ** 20;
+    assert.equal(memory().liveTensors, count);
+    t.diagnostic(`RSS grew by ${grownMB.toFixed(1)} MB over 10,000 steps`);
+    assert.ok(grownMB < 50, `RSS grew by ${grownMB.toFixed(1)} MB`);
+    assert.ok(last < first, 'the loss should fall while training');
+    opt.dispose();
+    dispose([w, b, x, target]);
+  });
+});
