@@ -140,7 +140,15 @@ export class TiffReader {
   }
 
   private bytes(offset: number, length: number): Uint8Array {
-    if (!(offset >= 0 && length >= 0 && offset + length <= this.size)) {
+    if (
+      !(
+        Number.isSafeInteger(offset) &&
+        Number.isSafeInteger(length) &&
+        offset >= 0 &&
+        length >= 0 &&
+        offset + length <= this.size
+      )
+    ) {
       throw this.bad(`data at bytes ${offset}–${offset + length} lies beyond the end of the file (${this.size} bytes)`);
     }
     const b = new Uint8Array(length);
@@ -253,6 +261,11 @@ export class TiffReader {
     const counts = values(tileWidth ? 325 : 279);
     if (!offsets || !counts || offsets.length !== counts.length)
       throw this.bad(`page ${index}: missing or inconsistent strip/tile offsets`);
+    // A field of the wrong type (FLOAT, RATIONAL) can hold fractions: offsets and sizes must be whole.
+    const whole = (x: number) => Number.isSafeInteger(x) && x >= 0;
+    if (![width, height, tileWidth, blockRows].every(whole) || !offsets.every(whole) || !counts.every(whole)) {
+      throw this.bad(`page ${index}: non-integer image size, strip or tile field`);
+    }
     if (!(blockRows > 0) || (tileWidth && tileWidth % 16 !== 0))
       throw this.bad(`page ${index}: invalid strip or tile size`);
     const blocks = tileWidth
@@ -347,6 +360,7 @@ export class TiffReader {
     if (width * height * (end - start) > MAX_ELEMENTS) {
       throw this.bad(`${width}×${height}×${end - start} values do not fit one array; read fewer pages at a time`);
     }
+    for (let i = start; i < end; i++) this.checkPageData(this.pages[i]!, i, pageBytes);
     const out = new Uint8Array(pageBytes * (end - start));
     // Uncompressed strips: gather (file offset, output offset, length) runs and merge neighbours,
     // so a plainly written stack is read with a few large positioned reads.
@@ -376,6 +390,37 @@ export class TiffReader {
       if (!this.littleEndian) swapBytes(out.subarray(outOff, outOff + len), bytesPer);
     }
     return ARRAYS[dtype].make(out.buffer);
+  }
+
+  /**
+   * Checks, before any allocation, that a page's strips or tiles lie inside the file and could
+   * hold the page: uncompressed, byte for byte; compressed, within deflate's maximum ratio
+   * (1032:1, the highest of the supported codecs), so a corrupt header cannot make us allocate
+   * gigabytes for a small file.
+   */
+  private checkPageData(p: Page, index: number, pageBytes: number): void {
+    const bw = p.tileWidth || p.width;
+    const nBlocks = Math.ceil(p.width / bw) * Math.ceil(p.height / p.blockRows);
+    if (p.tileWidth && p.tileWidth * p.blockRows * (pageBytes / (p.width * p.height)) > 2 ** 28) {
+      throw this.bad(`page ${index}: tiles of ${p.tileWidth}×${p.blockRows} are implausibly large`);
+    }
+    let stored = 0;
+    for (let b = 0; b < nBlocks; b++) {
+      const off = p.offsets[b]!;
+      const count = p.counts[b]!;
+      if (!(off >= 0 && count >= 0 && off + count <= this.size)) {
+        throw this.bad(
+          `page ${index}: image data at bytes ${off}–${off + count} lies beyond the end of the file (${this.size} bytes; truncated?)`,
+        );
+      }
+      stored += count;
+    }
+    const limit = p.compression === 1 ? stored : stored * 1100 + 4096;
+    if (limit < pageBytes) {
+      throw this.bad(
+        `page ${index}: ${stored} stored bytes cannot hold a ${p.width}×${p.height} ${p.dtype} image (${pageBytes} bytes)`,
+      );
+    }
   }
 
   private decodePage(p: Page, index: number, dst: Uint8Array, bytesPer: number): void {

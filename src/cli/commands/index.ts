@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerCheck } from './check.js';
+import { registerInfo } from './info.js';
 
 /** Every command of the CLI; each file adds one. */
-export const commands: Array<(program: Command) => void> = [registerCheck];
+export const commands: Array<(program: Command) => void> = [registerCheck, registerInfo];

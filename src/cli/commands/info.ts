@@ -1,0 +1,85 @@
+// `rdl info <file>`: what a microscopy file holds (format, size, type, pixel size). Reads headers
+// only — no pixels, no engine — so it is instant on any file size.
+import type { Command } from 'commander';
+import { readMrcHeader } from '../../io/mrc.js';
+import { detectFormat } from '../../io/stack.js';
+import { readTiffInfo } from '../../io/tiff.js';
+
+export interface FileInfo {
+  format: 'mrc' | 'tiff';
+  width: number;
+  height: number;
+  frames: number;
+  dtype: string;
+  pixelSizeUm: { x: number; y: number; z: number | null } | null;
+  [extra: string]: unknown;
+}
+
+const MRC_DTYPES: Record<number, string> = { 1: 'int16', 2: 'float32', 4: 'complex64', 6: 'uint16', 12: 'float16' };
+
+export function fileInfo(path: string): FileInfo {
+  if (detectFormat(path) === 'mrc') {
+    const h = readMrcHeader(path);
+    return {
+      format: 'mrc',
+      width: h.nx,
+      height: h.ny,
+      frames: h.nz,
+      dtype: h.mode === 0 ? (h.signedBytes ? 'int8' : 'uint8') : MRC_DTYPES[h.mode]!,
+      pixelSizeUm: h.pixelSizeUm,
+      mode: h.mode,
+      title: h.labels[0] ?? '',
+      labels: h.labels,
+      cell: h.cellA,
+      byteOrder: h.littleEndian ? 'little-endian' : 'big-endian',
+      headerStyle: h.priism ? 'Priism' : 'MRC',
+      extendedHeaderBytes: h.next,
+      dmin: h.dmin,
+      dmax: h.dmax,
+      dmean: h.dmean,
+    };
+  }
+  const t = readTiffInfo(path);
+  return {
+    format: 'tiff',
+    width: t.width,
+    height: t.height,
+    frames: t.pages,
+    dtype: t.dtype,
+    pixelSizeUm: t.pixelSizeUm,
+    compression: t.compression,
+    byteOrder: t.littleEndian ? 'little-endian' : 'big-endian',
+    bigTiff: t.bigTiff,
+    imagej: t.imagej,
+  };
+}
+
+function fmt(v: number): string {
+  return Number(v.toPrecision(6)).toString();
+}
+
+export function registerInfo(program: Command): void {
+  program
+    .command('info')
+    .description('show the format, dimensions, data type and pixel size of an MRC or TIFF file')
+    .argument('<file>', 'an .mrc or .tif file')
+    .option('--json', 'print the result as JSON')
+    .action((file: string, opts: { json?: boolean }) => {
+      const i = fileInfo(file);
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(i, null, 2)}\n`);
+        return;
+      }
+      const px = i.pixelSizeUm;
+      const lines = [
+        `format:     ${i.format.toUpperCase()}${i.format === 'mrc' ? ` (mode ${i.mode}, ${i.headerStyle} header)` : ` (${i.compression}${i.bigTiff ? ', BigTIFF' : ''})`}, ${i.byteOrder}`,
+        `dimensions: x ${i.width}, y ${i.height}, ${i.format === 'mrc' ? 'z/frames' : 'pages'} ${i.frames}`,
+        `dtype:      ${i.dtype}`,
+        `pixel size: ${px ? `x ${fmt(px.x)} µm, y ${fmt(px.y)} µm${px.z !== null ? `, z ${fmt(px.z)} µm` : ''}` : 'unknown'}`,
+      ];
+      if (i.format === 'mrc') lines.push(`title:      ${i.title}`);
+      const ij = i.imagej as { channels: number; slices: number; frames: number } | null | undefined;
+      if (ij) lines.push(`ImageJ:     channels ${ij.channels}, slices ${ij.slices}, frames ${ij.frames}`);
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
+}
