@@ -2,7 +2,7 @@
 // batch. (Small presets on CPU; no timing assertions.)
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Adam, F, noGrad, rand, type Tensor, tidy } from '../../src/engine/index.js';
+import { Adam, F, memory, noGrad, rand, type Tensor, tidy } from '../../src/engine/index.js';
 import { DENOISER_SMALL, RdlDenoiser } from '../../src/models/denoiser.js';
 import { DFCAN, DFCAN_SMALL } from '../../src/models/dfcan.js';
 import { RCAN3D, RCAN3D_SMALL } from '../../src/models/rcan3d.js';
@@ -103,4 +103,29 @@ test('a small DFCAN overfits one batch: mse_ssim falls at least 5× in 60 Adam s
   assert.ok(last * 5 < first, `mse_ssim ${first} → ${last}`);
   for (const t of [x, y]) t.dispose();
   m.dispose();
+});
+
+test('forward and training steps leave no tensors behind (NSM cache and parameters aside)', () => {
+  const nsm = { cutoff: 4, slope: 2, pixelSizeUm: 0.0626, features: 4 };
+  const m = new RdlDenoiser({ ...DENOISER_SMALL, nsm }, { seed: 1 });
+  const a = u([1, 3, 16, 16], 1);
+  const opt = new Adam(m.parameters());
+  const step = () =>
+    tidy(() => {
+      opt.zeroGrad();
+      mse(m.forward(a, a), a).backward();
+      opt.step();
+    });
+  step(); // creates the gradients and the NSM's frequency grid once
+  const before = memory().liveTensors;
+  for (let i = 0; i < 3; i++) step();
+  noGrad(() =>
+    tidy(() => {
+      m.forward(a, a);
+    }),
+  );
+  assert.equal(memory().liveTensors, before);
+  opt.dispose();
+  m.dispose();
+  a.dispose();
 });
