@@ -1,8 +1,9 @@
 import type { Benchmark } from '../harness.js';
 import { engineBenchmarks } from './engine.js';
 import { ioBenchmarks } from './io.js';
+import { modelBenchmarks } from './models.js';
 import { reconBenchmarks } from './recon.js';
 import { simBenchmarks } from './sim.js';
 
 /** Every benchmark suite; each area adds its own file. */
-export const suites: Benchmark[][] = [engineBenchmarks, ioBenchmarks, simBenchmarks, reconBenchmarks];
+export const suites: Benchmark[][] = [engineBenchmarks, ioBenchmarks, simBenchmarks, reconBenchmarks, modelBenchmarks];

@@ -4,6 +4,8 @@ import { registerDemo } from './demo.js';
 import { registerEstimate } from './estimate.js';
 import { registerInfo } from './info.js';
 import { registerMetrics } from './metrics.js';
+import { registerModels } from './models.js';
+import { registerPredict } from './predict.js';
 import { registerReconstruct } from './reconstruct.js';
 import { registerSimulate } from './simulate.js';
 
@@ -11,9 +13,11 @@ import { registerSimulate } from './simulate.js';
 export const commands: Array<(program: Command) => void> = [
   registerDemo,
   registerCheck,
-  registerEstimate,
   registerInfo,
+  registerEstimate,
   registerReconstruct,
   registerSimulate,
   registerMetrics,
+  registerModels,
+  registerPredict,
 ];
