@@ -252,6 +252,7 @@ RDL_OP(memory, {
   o.Set("liveTensors", static_cast<double>(counters().live_tensors));
   o.Set("liveBytes", static_cast<double>(counters().live_bytes));
   o.Set("finalizedLeaks", static_cast<double>(counters().finalized_leaks));
+  o.Set("cachedCpuBytes", static_cast<double>(CachedCpuBytes()));
   return o;
 })
 
@@ -280,6 +281,7 @@ static void RegisterRuntime(Napi::Env env, Napi::Object exports) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new InstanceData());
+  RegisterAllocator(env, exports);
   RegisterRuntime(env, exports);
   RegisterTensor(env, exports);
   RegisterMath(env, exports);

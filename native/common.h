@@ -88,6 +88,9 @@ void RegisterMath(Napi::Env env, Napi::Object exports);
 void RegisterShape(Napi::Env env, Napi::Object exports);
 void RegisterNN(Napi::Env env, Napi::Object exports);
 void RegisterAutogradOptim(Napi::Env env, Napi::Object exports);
+void RegisterAllocator(Napi::Env env, Napi::Object exports);
+/** Bytes held for reuse by the caching CPU allocator (native/allocator.cc). */
+size_t CachedCpuBytes();
 
 #define RDL_EXPORT(exports, fn) (exports).Set(#fn, Napi::Function::New(env, fn, #fn))
 

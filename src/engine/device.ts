@@ -28,7 +28,19 @@ export function getNumThreads(): number {
   return native().getNumThreads();
 }
 
-/** Live native tensors and their storage bytes (views count again), for leak checks. */
-export function memory(): { liveTensors: number; liveBytes: number; finalizedLeaks: number } {
+/**
+ * Live native tensors and their storage bytes (views count again), tensors freed by the garbage
+ * collector instead of dispose(), and the bytes the CPU allocator keeps for reuse.
+ */
+export function memory(): { liveTensors: number; liveBytes: number; finalizedLeaks: number; cachedCpuBytes: number } {
   return native().memory();
+}
+
+/**
+ * Returns the CPU blocks (≥ 1 MiB) kept for reuse to the operating system; the bytes released.
+ * rdl keeps freed large blocks so that loops reuse the same memory (native/allocator.cc); the
+ * cache is bounded by RDL_CPU_CACHE_MB (default a quarter of RAM, at most 8 GiB; 0 turns it off).
+ */
+export function emptyCache(): number {
+  return native().emptyCache?.() ?? 0;
 }

@@ -4,6 +4,7 @@ export { isGradEnabled, noGrad } from './autograd.js';
 export * from './create.js';
 export {
   cudaAvailable,
+  emptyCache,
   engineInfo,
   getDefaultDevice,
   getNumThreads,

@@ -19,7 +19,9 @@ export interface NativeAddon {
   // runtime
   setNumThreads(n: number): void;
   getNumThreads(): number;
-  memory(): { liveTensors: number; liveBytes: number; finalizedLeaks: number };
+  memory(): { liveTensors: number; liveBytes: number; finalizedLeaks: number; cachedCpuBytes: number };
+  /** Present when the caching CPU allocator is installed (not with RDL_CPU_CACHE_MB=0). */
+  emptyCache?(): number;
   buildInfo(): {
     torchVersion: string;
     cudaBuild: boolean;

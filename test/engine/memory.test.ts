@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { Adam, dispose, F, keep, memory, ones, randn, tidy } from '../../src/engine/index.js';
+import { Adam, dispose, emptyCache, F, fft, keep, memory, ones, randn, tidy } from '../../src/engine/index.js';
 import { DEVICE } from '../helpers.js';
 
 const dev = { device: DEVICE };
@@ -83,6 +83,27 @@ describe('scopes and counters', () => {
     assert.equal(before.liveTensors, 100);
     assert.equal(after.liveTensors, 0);
     assert.equal(after.finalizedLeaks, 100);
+  });
+});
+
+describe('large blocks', () => {
+  it('reuses freed large CPU blocks: a loop of 16 MB ops does not grow memory', async (t) => {
+    if (DEVICE !== 'cpu') return t.skip('CPU allocator only');
+    const x = randn([4, 64, 128, 128], { seed: 1 }); // 16 MiB
+    for (let i = 0; i < 5; i++) fft.ifftshift(x, [-2, -1]).dispose();
+    await settle();
+    const rss = process.memoryUsage().rss;
+    for (let i = 0; i < 100; i++) fft.ifftshift(x, [-2, -1]).dispose(); // 1.6 GB allocated in all
+    await settle();
+    const grownMB = (process.memoryUsage().rss - rss) / 2 ** 20;
+    t.diagnostic(
+      `RSS grew by ${grownMB.toFixed(1)} MB over 100 × 16 MiB; cached ${memory().cachedCpuBytes / 2 ** 20} MiB`,
+    );
+    assert.ok(grownMB < 100, `RSS grew by ${grownMB.toFixed(1)} MB`);
+    assert.ok(memory().cachedCpuBytes >= 16 * 2 ** 20, 'the freed block should wait in the cache');
+    x.dispose();
+    assert.ok(emptyCache() >= 16 * 2 ** 20);
+    assert.equal(memory().cachedCpuBytes, 0);
   });
 });
 
