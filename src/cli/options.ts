@@ -12,3 +12,17 @@ export function applyGlobalOptions(program: Command): void {
     setNumThreads(n);
   }
 }
+
+/** An integer option value ≥ min, or a ParameterError naming the option. */
+export function integerOption(name: string, value: string, min: number): number {
+  const n = Number(value);
+  if (!(Number.isInteger(n) && n >= min)) throw new ParameterError(name, `an integer ≥ ${min}`, value);
+  return n;
+}
+
+/** A finite option value > 0, or a ParameterError naming the option. */
+export function positiveOption(name: string, value: string): number {
+  const n = Number(value);
+  if (!(Number.isFinite(n) && n > 0)) throw new ParameterError(name, 'a number > 0', value);
+  return n;
+}

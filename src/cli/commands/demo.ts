@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { ParameterError } from '../../errors.js';
 import { type DemoReport, runDemo } from '../../pipelines/demo.js';
-import { applyGlobalOptions } from '../options.js';
+import { applyGlobalOptions, integerOption, positiveOption } from '../options.js';
 
 function printReport(r: DemoReport): void {
   const f = (v: number, d = 2) => v.toFixed(d);
@@ -40,10 +40,8 @@ export function registerDemo(program: Command): void {
       const size = Number(o.size);
       if (!(Number.isInteger(size) && size >= 64 && size % 2 === 0))
         throw new ParameterError('--size', 'an even integer ≥ 64', o.size);
-      const photons = Number(o.photons);
-      if (!(Number.isFinite(photons) && photons > 0)) throw new ParameterError('--photons', 'a number > 0', o.photons);
-      const seed = Number(o.seed);
-      if (!(Number.isInteger(seed) && seed >= 0)) throw new ParameterError('--seed', 'an integer ≥ 0', o.seed);
+      const photons = positiveOption('--photons', o.photons);
+      const seed = integerOption('--seed', o.seed, 0);
       const report = runDemo({
         outDir: o.output,
         size,

@@ -5,7 +5,7 @@ import { dispose, type Tensor, tensor } from '../../engine/index.js';
 import { InputFileError, ParameterError, ShapeError } from '../../errors.js';
 import { type ImageStack, readImageStack } from '../../io/stack.js';
 import { decorrelationResolution, fidelity, mcnr, SSIM_SIGMA, SSIM_WINDOW } from '../../metrics/index.js';
-import { applyGlobalOptions } from '../options.js';
+import { applyGlobalOptions, integerOption } from '../options.js';
 
 interface MetricsCliOptions {
   json?: boolean;
@@ -39,8 +39,7 @@ export function registerMetrics(program: Command): void {
     )
     .action((refPath: string, testPath: string | undefined, o: MetricsCliOptions) => {
       applyGlobalOptions(program);
-      const frame = Number(o.frame);
-      if (!(Number.isInteger(frame) && frame >= 0)) throw new ParameterError('--frame', 'an integer ≥ 0', o.frame);
+      const frame = integerOption('--frame', o.frame, 0);
       const ref = readImageStack(refPath);
       const px = o.pixelUm === undefined ? ref.pixelSizeUm?.x : Number(o.pixelUm);
       if (px !== undefined && !(px > 0)) throw new ParameterError('--pixel-um', 'a number > 0', o.pixelUm);

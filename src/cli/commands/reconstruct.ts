@@ -10,7 +10,7 @@ import type { RawStack } from '../../sim/frames.js';
 import { type PatternGroup, parsePatterns } from '../../sim/pattern-json.js';
 import { reconstructStack } from '../../sim/reconstruct.js';
 import { checkWienerParameter } from '../../sim/wiener.js';
-import { applyGlobalOptions } from '../options.js';
+import { applyGlobalOptions, positiveOption } from '../options.js';
 import { addOpticsOptions, chooseOtf, type OpticsCliOptions, parametersFromOptions } from './estimate.js';
 
 interface ReconstructCliOptions extends OpticsCliOptions {
@@ -23,12 +23,6 @@ interface ReconstructCliOptions extends OpticsCliOptions {
   apoBend: string;
   modulation: string;
   device: string;
-}
-
-function positive(name: string, v: string): number {
-  const n = Number(v);
-  if (!(Number.isFinite(n) && n > 0)) throw new ParameterError(name, 'a number > 0', v);
-  return n;
 }
 
 /** An `rdl estimate --json` file (object with orientations, or an array of groups), else null. */
@@ -79,8 +73,11 @@ export function registerReconstruct(program: Command): void {
       const strength = Number(o.notchStrength);
       if (!(strength >= 0 && strength <= 1))
         throw new ParameterError('--notch-strength', 'a number in [0, 1]', o.notchStrength);
-      const notch = o.notch ? { strength, fwhmPerUm: positive('--notch-fwhm', o.notchFwhm) } : null;
-      const apodization = { factor: positive('--apo-factor', o.apoFactor), bend: positive('--apo-bend', o.apoBend) };
+      const notch = o.notch ? { strength, fwhmPerUm: positiveOption('--notch-fwhm', o.notchFwhm) } : null;
+      const apodization = {
+        factor: positiveOption('--apo-factor', o.apoFactor),
+        bend: positiveOption('--apo-bend', o.apoBend),
+      };
       // SIM parameters first (orientation count), then decide what --params holds.
       const probe = parametersFromOptions({ ...o, params: undefined });
       const groups = illuminationFile(o.params, probe.params.orientations);

@@ -6,7 +6,7 @@ import { PRESET_NAMES, type PresetName } from '../../sim/params.js';
 import { LAYOUTS, type Layout, writeDataset } from '../../sim/simulate/dataset.js';
 import { SIMULATOR_DETECTION_NA, SIMULATOR_K_FRACTION, simulatorParameters } from '../../sim/simulate/optics.js';
 import { STRUCTURE_KINDS, type StructureKind } from '../../sim/simulate/structures.js';
-import { applyGlobalOptions } from '../options.js';
+import { applyGlobalOptions, integerOption, positiveOption } from '../options.js';
 
 interface SimulateCliOptions {
   output: string;
@@ -26,17 +26,6 @@ interface SimulateCliOptions {
   na: string;
   kFraction: string;
   device: string;
-}
-
-function int(name: string, v: string, min: number): number {
-  const n = Number(v);
-  if (!(Number.isInteger(n) && n >= min)) throw new ParameterError(name, `an integer ≥ ${min}`, v);
-  return n;
-}
-function pos(name: string, v: string): number {
-  const n = Number(v);
-  if (!(Number.isFinite(n) && n > 0)) throw new ParameterError(name, 'a number > 0', v);
-  return n;
 }
 
 export function registerSimulate(program: Command): void {
@@ -70,9 +59,9 @@ export function registerSimulate(program: Command): void {
       if (!LAYOUTS.includes(o.layout as Layout)) throw new ParameterError('--layout', LAYOUTS.join(' | '), o.layout);
       if (!PRESET_NAMES.includes(o.preset as PresetName))
         throw new ParameterError('--preset', PRESET_NAMES.join(' | '), o.preset);
-      const size = int('--size', o.size, 32);
+      const size = integerOption('--size', o.size, 32);
       if (size % 2) throw new ParameterError('--size', 'an even number of pixels', o.size);
-      const photons = o.photons.split(',').map((v) => pos('--photons', v.trim()));
+      const photons = o.photons.split(',').map((v) => positiveOption('--photons', v.trim()));
       let modulation: number | [number, number] | undefined;
       if (o.modulation !== undefined) {
         const parts = o.modulation.split(',').map((v) => Number(v));
@@ -83,8 +72,8 @@ export function registerSimulate(program: Command): void {
       }
       const params = simulatorParameters({
         preset: o.preset as PresetName,
-        detectionNA: pos('--na', o.na),
-        kFraction: pos('--k-fraction', o.kFraction),
+        detectionNA: positiveOption('--na', o.na),
+        kFraction: positiveOption('--k-fraction', o.kFraction),
       });
       const files = writeDataset({
         root: o.output,
@@ -93,13 +82,13 @@ export function registerSimulate(program: Command): void {
         structure: o.structure as StructureKind,
         size,
         params,
-        seed: int('--seed', o.seed, 0),
+        seed: integerOption('--seed', o.seed, 0),
         photons,
-        gtPhotons: pos('--gt-photons', o.gtPhotons),
-        readNoise: Number(o.readNoise) >= 0 ? Number(o.readNoise) : pos('--read-noise', o.readNoise),
-        train: int('--train', o.train, 0),
-        val: int('--val', o.val, 0),
-        cycles: int('--cycles', o.cycles, 1),
+        gtPhotons: positiveOption('--gt-photons', o.gtPhotons),
+        readNoise: Number(o.readNoise) >= 0 ? Number(o.readNoise) : positiveOption('--read-noise', o.readNoise),
+        train: integerOption('--train', o.train, 0),
+        val: integerOption('--val', o.val, 0),
+        cycles: integerOption('--cycles', o.cycles, 1),
         modulation,
         device: o.device,
         onSample: (d, n) => {
