@@ -10,6 +10,7 @@
 namespace rdl {
 
 // ---------------------------------------------------------------- TensorHandle
+static constexpr int64_t kReportedBytes = 64 * 1024;
 static const napi_type_tag kTensorTag = {0x7264c0de5e4b1a11ULL, 0x9a1f3c2b6d4e8f70ULL};
 Napi::Function TensorHandle::Define(Napi::Env env) {
   return DefineClass(env, "NativeTensor",
@@ -57,7 +58,9 @@ void TensorHandle::Adopt(Napi::Env env, at::Tensor t) {
   int64_t bytes = tensor_.has_storage() ? static_cast<int64_t>(tensor_.storage().nbytes()) : 0;
   counters().live_tensors++;
   counters().live_bytes += bytes;
-  if (tensor_.device().is_cpu() && bytes > 0) {
+  // V8 is told only about buffers big enough to matter to its GC heuristics; the call costs
+  // about as much as a whole tiny op.
+  if (tensor_.device().is_cpu() && bytes >= kReportedBytes) {
     external_bytes_ = bytes;
     Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
   }
