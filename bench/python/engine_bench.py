@@ -40,4 +40,13 @@ def step():
     w.grad = None
     b.grad = None
 
-print(json.dumps([result('torch.engine.conv2d_3x3_64_128_fwd_bwd', 'ms', bench(step))]))
+# The same tiny op as engine.op_overhead (µs per call of a + 1 on a 1-element tensor).
+a = torch.ones(1, device=dev)
+calls = 20000
+def tiny():
+    for _ in range(calls):
+        a + 1
+overhead = [ms * 1000 / calls for ms in bench(tiny, warmup=1, min_iters=5, min_s=1.0)]
+
+print(json.dumps([result('torch.engine.conv2d_3x3_64_128_fwd_bwd', 'ms', bench(step)),
+                  result('torch.engine.op_overhead', 'µs', overhead)]))

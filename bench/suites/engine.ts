@@ -1,9 +1,10 @@
 // Engine benchmarks: the addon must add no measurable cost to heavy ops (ratio to PyTorch on the
 // same machine, same threads) and little to tiny ones (µs per call).
 import { F, getNumThreads, ones, randn, tidy } from '../../src/engine/index.js';
-import { type Benchmark, ratio, runPythonBench, summarize, timeMs } from '../harness.js';
+import { type Benchmark, type BenchResult, ratio, runPythonBench, summarize, timeMs } from '../harness.js';
 
 const CONV = 'engine.conv2d_3x3_64_128_fwd_bwd';
+let torchOverhead: BenchResult | undefined;
 
 export const engineBenchmarks: Benchmark[] = [
   {
@@ -23,6 +24,7 @@ export const engineBenchmarks: Benchmark[] = [
       const ours = summarize(CONV, 'ms', timeMs(step, { warmup: 3, minIters: 10, minMs: 2000 }));
       for (const t of [x, w, b]) t.dispose();
       const theirs = runPythonBench('engine_bench.py', ['--threads', String(getNumThreads()), '--device', ctx.device]);
+      torchOverhead = theirs.find((r) => r.name === 'torch.engine.op_overhead');
       const torchConv = theirs.find((r) => r.name === `torch.${CONV}`);
       return torchConv ? [ours, torchConv, ratio(`${CONV}.ratio_vs_torch`, ours, torchConv)] : [ours];
     },
@@ -40,7 +42,10 @@ export const engineBenchmarks: Benchmark[] = [
         { warmup: 1, minIters: 5, minMs: 1000 },
       ).map((ms) => (ms * 1000) / calls);
       a.dispose();
-      return [summarize('engine.op_overhead', 'µs', samples)];
+      const ours = summarize('engine.op_overhead', 'µs', samples);
+      // PyTorch's figure for the same op, from the conv benchmark's Python run when it ran.
+      const theirs = torchOverhead;
+      return theirs ? [ours, theirs, ratio('engine.op_overhead.ratio_vs_torch', ours, theirs)] : [ours];
     },
   },
 ];
