@@ -125,10 +125,13 @@ export function floatToHalf(src: Float32Array): Uint16Array {
  * that need finite values. Integer data is always finite.
  */
 export function requireFinite(data: ArrayLike<number>, file: string): void {
-  if (!(data instanceof Float32Array || data instanceof Float64Array)) return;
-  for (let i = 0; i < data.length; i++) {
-    if (!Number.isFinite(data[i]!)) {
-      throw new InputFileError(file, `element ${i} is ${data[i]}; finite values are required`);
-    }
-  }
+  const i = firstNonFinite(data);
+  if (i >= 0) throw new InputFileError(file, `element ${i} is ${data[i]}; finite values are required`);
+}
+
+/** Index of the first NaN or ±Inf of float data, else −1 (integer data is always finite). */
+export function firstNonFinite(data: ArrayLike<number>): number {
+  if (!(data instanceof Float32Array || data instanceof Float64Array)) return -1;
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) return i;
+  return -1;
 }

@@ -61,6 +61,12 @@ const MODES: Record<number, { bytes: number; name: string }> = {
   6: { bytes: 2, name: 'uint16' },
   12: { bytes: 2, name: 'float16' },
 };
+/** The element type of a header's data, as rdl names dtypes (mode 0 by its signed flag). */
+export function mrcDtype(h: MrcHeader): string {
+  if (h.mode === 0) return h.signedBytes ? 'int8' : 'uint8';
+  return MODES[h.mode]!.name;
+}
+
 /** Modes some writers use that this reader refuses with a clear message. */
 const KNOWN_UNSUPPORTED = new Set([3, 101]);
 

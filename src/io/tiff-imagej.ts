@@ -57,15 +57,7 @@ export function unitToMicrons(unit: string): number | null {
 }
 
 /** The description rdl writes: ImageJ 1.x hyperstack keys in the order ImageJ itself writes them. */
-export function buildImageJDescription(m: {
-  images: number;
-  channels: number;
-  slices: number;
-  frames: number;
-  unit?: string | undefined;
-  spacing?: number | undefined;
-  range?: [number, number];
-}): string {
+export function buildImageJDescription(m: ImageJMeta & { range?: [number, number] }): string {
   const lines = ['ImageJ=1.11a', `images=${m.images}`];
   if (m.channels > 1) lines.push(`channels=${m.channels}`);
   if (m.slices > 1) lines.push(`slices=${m.slices}`);

@@ -16,6 +16,7 @@ import { simulatorParameters } from '../sim/simulate/optics.js';
 import { simulateSample } from '../sim/simulate/sample.js';
 import type { TrueOrientation } from '../sim/simulate/truth.js';
 import { widefield2x, wienerReconstruct } from '../sim/wiener.js';
+import { angleDiff } from '../sim/window.js';
 
 export interface DemoOptions {
   /** Output folder (created; must be empty or absent, so nothing of the user's is overwritten). */
@@ -56,16 +57,14 @@ export interface DemoReport {
   files: string[];
 }
 
-const wrap = (a: number) => Math.atan2(Math.sin(a), Math.cos(a));
-
 /** Error of one fitted orientation against the truth (angles mod π: a pattern vector and its
  * negative describe the same fringes, with the phase negated). */
 export function parameterError(fit: OrientationEstimate, truth: TrueOrientation): ParameterErrors {
-  let dAngle = wrap(fit.angleRad - truth.angleRad);
-  let dPhase = wrap(fit.phaseRad - truth.phaseRad);
+  let dAngle = angleDiff(fit.angleRad, truth.angleRad);
+  let dPhase = angleDiff(fit.phaseRad, truth.phaseRad);
   if (Math.abs(dAngle) > Math.PI / 2) {
-    dAngle = wrap(dAngle + Math.PI);
-    dPhase = wrap(-fit.phaseRad - truth.phaseRad);
+    dAngle = angleDiff(dAngle, -Math.PI);
+    dPhase = angleDiff(-fit.phaseRad, truth.phaseRad);
   }
   return {
     angleMrad: Math.abs(dAngle) * 1000,

@@ -11,9 +11,10 @@ import { expectedMagnitudePerUm, type SimParameters } from './params.js';
 import type { Reliability } from './reliability.js';
 import { robustSearch } from './robust.js';
 import { type Candidate, type Modamp, runSearches, type SearchResult, searchOrientation } from './search.js';
-import { checkWindow, DEFAULT_WINDOW, type SearchWindow } from './window.js';
+import { angleDiff, checkWindow, DEFAULT_WINDOW, type SearchWindow } from './window.js';
 
-export interface OrientationEstimate {
+/** One orientation's illumination pattern in the `rdl estimate --json` convention (fit and simulator truth alike). */
+export interface PatternOrientation {
   /** Pattern vector used downstream (after fallback), cycles/µm, [kx, ky] with x the column axis. */
   k0PerUm: [number, number];
   /** atan2(ky, kx), rad. */
@@ -30,6 +31,9 @@ export interface OrientationEstimate {
   modulation: number;
   /** True when the angle or the magnitude was replaced by the preset. */
   fallback: boolean;
+}
+
+export interface OrientationEstimate extends PatternOrientation {
   /** Why: 'angle' and/or 'magnitude'. */
   fallbackReasons: ('angle' | 'magnitude')[];
   /** What the search found, before any fallback. */
@@ -151,7 +155,7 @@ function finish(
   const reasons: ('angle' | 'magnitude')[] = [];
   // The reference compares its downstream angle π/2 − θ with a rounded copy of π/2 − preset; the
   // same test in this frame is the wrapped difference of θ and the preset.
-  const dAngle = Math.atan2(Math.sin(r.angleRad - presetAngle), Math.cos(r.angleRad - presetAngle));
+  const dAngle = angleDiff(r.angleRad, presetAngle);
   let angle = r.angleRad;
   if (!(Math.abs(dAngle) <= tol.angleRad)) {
     angle = presetAngle;

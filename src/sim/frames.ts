@@ -2,6 +2,7 @@
 // rest of src/sim works on.
 import { type Device, type DType, type Tensor, tensor, tidy } from '../engine/index.js';
 import { ParameterError, ShapeError } from '../errors.js';
+import { firstNonFinite } from '../io/binary.js';
 import { frameIndex, type SimParameters } from './params.js';
 
 export type StackData =
@@ -40,16 +41,14 @@ export function cycleCount(stack: RawStack, p: SimParameters): number {
 
 /** Throws a ShapeError naming the first non-finite value of float data (integer data cannot hold one). */
 export function requireFiniteStack(stack: RawStack, what = 'the raw data'): void {
-  const d = stack.data;
-  if (!(d instanceof Float32Array || d instanceof Float64Array)) return;
-  for (let i = 0; i < d.length; i++) {
-    if (!Number.isFinite(d[i])) {
-      const plane = stack.width * stack.height;
-      const z = Math.floor(i / plane);
-      const y = Math.floor((i % plane) / stack.width);
-      throw new ShapeError(`${what} holds a non-finite value (${d[i]}) at frame ${z}, y ${y}, x ${i % stack.width}`);
-    }
-  }
+  const i = firstNonFinite(stack.data);
+  if (i < 0) return;
+  const plane = stack.width * stack.height;
+  const z = Math.floor(i / plane);
+  const y = Math.floor((i % plane) / stack.width);
+  throw new ShapeError(
+    `${what} holds a non-finite value (${stack.data[i]}) at frame ${z}, y ${y}, x ${i % stack.width}`,
+  );
 }
 
 export interface CycleOptions {

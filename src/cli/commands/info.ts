@@ -1,7 +1,7 @@
 // `rdl info <file>`: what a microscopy file holds (format, size, type, pixel size). Reads headers
 // only — no pixels, no engine — so it is instant on any file size.
 import type { Command } from 'commander';
-import { readMrcHeader } from '../../io/mrc.js';
+import { mrcDtype, readMrcHeader } from '../../io/mrc.js';
 import { detectFormat } from '../../io/stack.js';
 import { readTiffInfo } from '../../io/tiff.js';
 
@@ -15,8 +15,6 @@ export interface FileInfo {
   [extra: string]: unknown;
 }
 
-const MRC_DTYPES: Record<number, string> = { 1: 'int16', 2: 'float32', 4: 'complex64', 6: 'uint16', 12: 'float16' };
-
 export function fileInfo(path: string): FileInfo {
   if (detectFormat(path) === 'mrc') {
     const h = readMrcHeader(path);
@@ -25,7 +23,7 @@ export function fileInfo(path: string): FileInfo {
       width: h.nx,
       height: h.ny,
       frames: h.nz,
-      dtype: h.mode === 0 ? (h.signedBytes ? 'int8' : 'uint8') : MRC_DTYPES[h.mode]!,
+      dtype: mrcDtype(h),
       pixelSizeUm: h.pixelSizeUm,
       mode: h.mode,
       title: h.labels[0] ?? '',

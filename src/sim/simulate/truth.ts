@@ -4,18 +4,13 @@
 // the pattern 1 + m·cos(2π k0·r + φ0 + 2πj/P), r = ((x − W/2)·dx, (y − H/2)·dx) µm on the raw grid,
 // modamp the value the reference's fit returns for ideal data, (m/2)·e^{−iφ0}/(1 + m²/4).
 import { ParameterError } from '../../errors.js';
+import type { PatternOrientation } from '../estimate.js';
 import { expectedMagnitudePerUm, type SimParameters } from '../params.js';
+import { angleDiff } from '../window.js';
 import type { Rng } from './random.js';
 
-export interface TrueOrientation {
-  k0PerUm: [number, number];
-  angleRad: number;
-  magnitudePerUm: number;
-  spacingUm: number;
-  phaseRad: number;
-  modamp: [number, number];
-  /** The true modulation depth m. */
-  modulation: number;
+/** The true pattern of one orientation (modulation: the true depth m; never a fallback). */
+export interface TrueOrientation extends PatternOrientation {
   fallback: false;
 }
 
@@ -47,7 +42,7 @@ export function drawIllumination(p: SimParameters, rng: Rng, o: IlluminationDraw
   const mag0 = expectedMagnitudePerUm(p);
   const orientations: TrueOrientation[] = p.startAnglesRad.map((start, d) => {
     const a = start + rng.uniform(-aj, aj);
-    const angleRad = Math.atan2(Math.sin(a), Math.cos(a));
+    const angleRad = angleDiff(a, 0);
     const mag = mag0 * (1 + rng.uniform(-mj, mj));
     const phase = d === 0 && o.phaseRad !== undefined ? o.phaseRad : rng.uniform(-Math.PI, Math.PI);
     return trueOrientation(angleRad, mag, phase, rng.uniform(mLo, mHi));
