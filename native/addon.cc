@@ -5,6 +5,8 @@
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <torch/version.h>
 
+#include <dlfcn.h>
+
 #include <cstdlib>
 #include <sstream>
 
@@ -279,8 +281,20 @@ static void RegisterRuntime(Napi::Env env, Napi::Object exports) {
   RDL_EXPORT(exports, buildInfo);
 }
 
+// A libtorch linked against a pthreads OpenBLAS (Debian's) runs two thread pools: its own
+// intra-op threads and OpenBLAS's, which spin while waiting. A BLAS call made inside a parallel op
+// (batched matmul) then puts 2·cores threads on the cores: on 2 cores the illumination fit took
+// 55–265 ms instead of 52–66 ms. libtorch parallelises around BLAS calls already, so OpenBLAS gets
+// one thread, unless the user set OPENBLAS_NUM_THREADS. Nothing happens with another BLAS.
+void SingleThreadedOpenBlas() {
+  if (std::getenv("OPENBLAS_NUM_THREADS") != nullptr) return;
+  using SetThreads = void (*)(int);
+  if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(1);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new InstanceData());
+  SingleThreadedOpenBlas();
   RegisterAllocator(env, exports);
   RegisterRuntime(env, exports);
   RegisterTensor(env, exports);

@@ -12,6 +12,7 @@
 import { complex, type Device, type DType, fft, type Tensor, tensor, tidy } from '../engine/index.js';
 import { axisFrequencies, frequencySteps, type ImageGrid } from './grid.js';
 import { OtfLookup, type OtfTable, radiusGrid } from './otf.js';
+import { SpectralModamp } from './overlap-spectral.js';
 import type { Modamp } from './search.js';
 
 export interface OverlapSettings {
@@ -34,6 +35,7 @@ export class ModampEvaluator {
   readonly #bandsRe: Tensor;
   readonly #bandPower: Tensor;
   readonly #otf0Sq: Tensor;
+  readonly #spectral: SpectralModamp;
   readonly #fixedMask: Tensor;
   readonly #lookup: OtfLookup;
   readonly #qx: Float64Array;
@@ -61,18 +63,14 @@ export class ModampEvaluator {
       const mask = r0.le(settings.cutoffPerUm).logicalAnd(otf0.abs().gt(settings.otfThreshold));
       return [bands.abs().square(), otf0.square(), mask];
     });
+    const otf0 = tidy(() => this.#lookup.at(radiusGrid(grid, 'fft', opts)));
+    this.#spectral = new SpectralModamp(bands, otf0, this.#fixedMask, table, grid, settings);
+    otf0.dispose();
   }
 
-  /** Complex modamp of each candidate. */
+  /** Complex modamp of each candidate (the same number, computed in the frequency domain: overlap-spectral.ts). */
   evaluate(cands: readonly KCandidate[]): Modamp[] {
-    if (cands.length === 0) return [];
-    const out = tidy(() => {
-      const { cross, den } = this.crossProducts(cands);
-      const { ax, by } = this.ramps(cands);
-      const num = by.matmul(cross.matmul(ax)).reshape([cands.length]); // Σ_y by·Σ_x cross·ax
-      return num.viewAsReal().div(den.unsqueeze(1)).toArray();
-    });
-    return cands.map((_, i) => [out[2 * i] as number, out[2 * i + 1] as number]);
+    return cands.length === 0 ? [] : this.#spectral.evaluate(cands);
   }
 
   /**
@@ -154,6 +152,7 @@ export class ModampEvaluator {
 
   dispose(): void {
     for (const t of [this.#bandsRe, this.#bandPower, this.#otf0Sq, this.#fixedMask]) t.dispose();
+    this.#spectral.dispose();
     this.#lookup.dispose();
   }
 }

@@ -1,0 +1,234 @@
+// The reference's modamp (overlap.ts) evaluated in the frequency domain, without inverse FFTs.
+// With o = IFFT(O) (1/(H·W) per transform) and the ramp e^{iψ}, ψ = 2π[(x − W/2)·dx·kx + (y − H/2)·dx·ky]:
+//   Σ_r conj(o0)·o1·e^{iψ} = (H·W)⁻² Σ_{u,u'} conj(O0[u])·O1[u']·Kx(u'x − ux)·Ky(u'y − uy),
+//   Kx(d) = e^{−iπ·κx}·D_W(d + κx),  D_n(f) = Σ_{x<n} e^{i2πxf/n} = e^{iπf(n−1)/n}·sin(πf)/sin(πf/n),
+// κx = kx/dkx (k in frequency bins), and Ky likewise. O0 = band0·w0 is zero outside the lens
+// |u| ≤ R, |u − k| ≤ R, and O1 = B1·w1 outside its mirror image, so only two small boxes of the
+// spectrum take part, and the double sum is two complex matrix products per candidate:
+//   num = Σ_{a,a'} Ky[a,a']·(conj(O0)·Kx·O1ᵀ)[a,a'].
+// The same number as the two inverse FFTs up to rounding, at a fraction of their cost when the
+// lens is small against the grid (a 256² cycle near the OTF cutoff: boxes of ~70–150 bins).
+import { complex, type Device, type DType, fft, keep, type Tensor, tensor, tidy } from '../engine/index.js';
+import { frequencySteps, type ImageGrid } from './grid.js';
+import type { OtfTable } from './otf.js';
+import type { KCandidate, OverlapSettings } from './overlap.js';
+import type { Modamp } from './search.js';
+
+/** The spectrum boxes of one batch: common sizes, per-candidate first bins (centred labels). */
+interface Boxes {
+  h: number;
+  w: number;
+  /** [candidate][band] first frequency label along y and x (bins, may be negative). */
+  y0: number[][];
+  x0: number[][];
+}
+
+export class SpectralModamp {
+  /** Bands in centred order, flattened: index ((d·2 + band)·H + y)·W + x. */
+  readonly #bands: Tensor;
+  /** OTF(|u|), centred, on the host. [H·W] */
+  readonly #otf0: Float64Array;
+  /** 1 where |u| ≤ R and |OTF(|u|)| > threshold, centred, on the host. [H·W] */
+  readonly #fixed: Uint8Array;
+  readonly #table: OtfTable;
+  readonly #grid: ImageGrid;
+  readonly #settings: OverlapSettings;
+  /** Radius beyond which no weight can be non-zero, cycles/µm. */
+  readonly #supportPerUm: number;
+  readonly #dtype: DType;
+  readonly #device: Device;
+  readonly #toeplitz = new Map<number, Tensor>();
+
+  /** bands: [D, 2, H, W] complex in FFT order; otf0 and fixedMask: [H, W] in FFT order. */
+  constructor(
+    bands: Tensor,
+    otf0: Tensor,
+    fixedMask: Tensor,
+    table: OtfTable,
+    grid: ImageGrid,
+    settings: OverlapSettings,
+  ) {
+    this.#grid = grid;
+    this.#settings = settings;
+    this.#dtype = bands.dtype === 'complex128' ? 'float64' : 'float32';
+    this.#device = bands.device;
+    this.#table = table;
+    this.#bands = tidy(() => fft.fftshift(bands, [-2, -1]).contiguous().reshape([-1]));
+    this.#otf0 = tidy(() => Float64Array.from(fft.fftshift(otf0, [-2, -1]).toArray()));
+    this.#fixed = tidy(() => fft.fftshift(fixedMask, [-2, -1]).to('uint8').toArray() as Uint8Array);
+    // Both |OTF| values must exceed the threshold: beyond the table's last such radius every weight is 0.
+    let last = 0;
+    table.values.forEach((v, i) => {
+      if (Math.abs(v) > settings.otfThreshold) last = i;
+    });
+    this.#supportPerUm = Math.min(settings.cutoffPerUm, (last + 1) * table.stepPerUm);
+  }
+
+  evaluate(cands: readonly KCandidate[]): Modamp[] {
+    const boxes = this.#boxes(cands);
+    const out = tidy(() => {
+      const { a0, a1, den } = this.#weightedBoxes(cands, boxes);
+      const kx = this.#kernel(cands, boxes, 'x');
+      const ky = this.#kernel(cands, boxes, 'y');
+      // Σ_{a,a'} Ky[a,a']·(conj(A0)·Kx·A1ᵀ)[a,a'], batched over candidates.
+      const m = a0.conj().matmul(kx).matmul(a1.transpose(1, 2));
+      const n2 = (this.#grid.height * this.#grid.width) ** 2;
+      const num = m.mul(ky).sum([1, 2]).div(n2);
+      return num.viewAsReal().div(den.unsqueeze(1)).toArray();
+    });
+    return cands.map((_, i) => [out[2 * i] as number, out[2 * i + 1] as number]);
+  }
+
+  /**
+   * Bounding boxes of each candidate's two lenses (band 0: |u| ≤ S, |u − k| ≤ S; band 1: |u| ≤ S,
+   * |u + k| ≤ S, S the support radius), grown to one common size so the batch is one tensor,
+   * and kept inside the grid. Grown boxes only add bins whose weight is 0.
+   */
+  #boxes(cands: readonly KCandidate[]): Boxes {
+    const { height: H, width: W } = this.#grid;
+    const { dkx, dky } = frequencySteps(this.#grid);
+    const sx = this.#supportPerUm / dkx;
+    const sy = this.#supportPerUm / dky;
+    // Centred labels run from −⌊n/2⌋ to ⌈n/2⌉ − 1.
+    const range = (k: number, s: number, n: number): [number, number] => [
+      Math.max(Math.ceil(Math.max(-s, k - s)), -Math.floor(n / 2)),
+      Math.min(Math.floor(Math.min(s, k + s)), Math.ceil(n / 2) - 1),
+    ];
+    const spans = cands.map((c) =>
+      [1, -1].map((sign) => ({
+        x: range((sign * c.kx) / dkx, sx, W),
+        y: range((sign * c.ky) / dky, sy, H),
+      })),
+    );
+    let h = 1;
+    let w = 1;
+    for (const s of spans.flat()) {
+      h = Math.max(h, s.y[1] - s.y[0] + 1);
+      w = Math.max(w, s.x[1] - s.x[0] + 1);
+    }
+    const place = (lo: number, size: number, n: number) => Math.min(lo, Math.ceil(n / 2) - size);
+    return {
+      h,
+      w,
+      y0: spans.map((bs) => bs.map((s) => place(s.y[0], h, H))),
+      x0: spans.map((bs) => bs.map((s) => place(s.x[0], w, W))),
+    };
+  }
+
+  /** A0 = band0·w0 and A1 = B1·w1 on their boxes [b, h, w] (complex), and den = Σ|A0|² + Σ|A1|² over H·W. */
+  #weightedBoxes(cands: readonly KCandidate[], bx: Boxes): { a0: Tensor; a1: Tensor; den: Tensor } {
+    const { height: H, width: W } = this.#grid;
+    const { dkx, dky } = frequencySteps(this.#grid);
+    const { cutoffPerUm, otfThreshold } = this.#settings;
+    const b = cands.length;
+    const { h, w } = bx;
+    const plane = h * w;
+    // The weights are computed here rather than as a dozen tensor passes over the boxes: one loop
+    // with the reference's arithmetic (the table's linear interpolation, then w = OTF(|u ∓ k|)/
+    // √(OTF(|u|)² + OTF(|u ∓ k|)²) where both radii are within R and both |OTF| above the threshold).
+    const weights = new (this.#dtype === 'float64' ? Float64Array : Float32Array)(b * 2 * plane);
+    const index = new Int32Array(b * 2 * plane);
+    const otf = this.#table.values;
+    const last = otf.length - 1;
+    const invStep = 1 / this.#table.stepPerUm;
+    const fixed = this.#fixed;
+    const otf0 = this.#otf0;
+    const dx2 = new Float64Array(w);
+    cands.forEach((c, i) => {
+      for (let s = 0; s < 2; s++) {
+        const sign = s === 0 ? 1 : -1;
+        const p = i * 2 + s;
+        const x0 = bx.x0[i]?.[s] as number;
+        const y0 = bx.y0[i]?.[s] as number;
+        const bandOffset = (c.orientation * 2 + s) * H * W;
+        for (let x = 0; x < w; x++) dx2[x] = ((x0 + x) * dkx - sign * c.kx) ** 2;
+        for (let y = 0; y < h; y++) {
+          const dy2 = ((y0 + y) * dky - sign * c.ky) ** 2;
+          const first = (y0 + y + Math.floor(H / 2)) * W + Math.floor(W / 2) + x0;
+          let o = p * plane + y * w;
+          for (let x = 0; x < w; x++, o++) {
+            const pixel = first + x;
+            index[o] = bandOffset + pixel;
+            if (fixed[pixel] === 0) continue;
+            const r = Math.sqrt((dx2[x] as number) + dy2);
+            if (!(r <= cutoffPerUm)) continue;
+            const t = Math.min(r * invStep, last);
+            const j = Math.floor(t);
+            const lo = otf[j] as number;
+            const shifted = j < last ? lo + ((otf[j + 1] as number) - lo) * (t - j) : lo;
+            if (!(Math.abs(shifted) > otfThreshold)) continue;
+            const centre = otf0[pixel] as number;
+            weights[o] = shifted * (1 / Math.sqrt(centre * centre + shifted * shifted));
+          }
+        }
+      }
+    });
+    const opts = { dtype: this.#dtype, device: this.#device };
+    return tidy(() => {
+      const a = this.#bands
+        .indexSelect(0, tensor(index, [index.length], { dtype: 'int32', device: this.#device }))
+        .viewAsReal()
+        .reshape([b, 2, h, w, 2])
+        .mul(tensor(weights, [b, 2, h, w, 1], opts))
+        .viewAsComplex();
+      const den = a
+        .abs()
+        .square()
+        .sum([1, 2, 3])
+        .div(H * W); // Parseval
+      return { a0: a.select(1, 0), a1: a.select(1, 1), den };
+    });
+  }
+
+  /**
+   * Kx [b, w, w] (axis 'x') or Ky [b, h, h] (axis 'y'): entry [j, j'] = e^{−iπκ}·D_n(u'_j' − u_j + κ)
+   * with u the band-0 box's labels, u' the band-1 box's, κ = k/dk. Built from its 2n−1 distinct
+   * values (it is Toeplitz) by one gather.
+   */
+  #kernel(cands: readonly KCandidate[], bx: Boxes, axis: 'x' | 'y'): Tensor {
+    const n = axis === 'x' ? this.#grid.width : this.#grid.height;
+    const { dkx, dky } = frequencySteps(this.#grid);
+    const size = axis === 'x' ? bx.w : bx.h;
+    const starts = axis === 'x' ? bx.x0 : bx.y0;
+    const b = cands.length;
+    const m = 2 * size - 1;
+    const re = new Float64Array(b * m);
+    const im = new Float64Array(b * m);
+    cands.forEach((c, i) => {
+      const kappa = axis === 'x' ? c.kx / dkx : c.ky / dky;
+      const shift = (starts[i]?.[1] as number) - (starts[i]?.[0] as number) - (size - 1);
+      for (let t = 0; t < m; t++) {
+        const f = shift + t + kappa;
+        const s = Math.sin((Math.PI * f) / n);
+        // At f ≡ 0 (mod n) the ratio's limit is n·cos(πf)/cos(πf/n).
+        const mag =
+          Math.abs(s) < 1e-12 ? (n * Math.cos(Math.PI * f)) / Math.cos((Math.PI * f) / n) : Math.sin(Math.PI * f) / s;
+        const phase = (Math.PI * f * (n - 1)) / n - Math.PI * kappa;
+        re[i * m + t] = mag * Math.cos(phase);
+        im[i * m + t] = mag * Math.sin(phase);
+      }
+    });
+    const opts = { dtype: this.#dtype, device: this.#device };
+    return tidy(() => {
+      const values = complex(tensor(re, [b, m], opts), tensor(im, [b, m], opts));
+      return values.indexSelect(1, this.#toeplitzIndex(size)).reshape([b, size, size]);
+    });
+  }
+
+  /** Flat gather index of a size×size Toeplitz matrix from its 2·size − 1 values: [j, j'] → j' − j + size − 1. */
+  #toeplitzIndex(size: number): Tensor {
+    let index = this.#toeplitz.get(size);
+    if (!index) {
+      const idx = new Int32Array(size * size);
+      for (let j = 0; j < size; j++) for (let k = 0; k < size; k++) idx[j * size + k] = k - j + size - 1;
+      index = keep(tensor(idx, [size * size], { dtype: 'int32', device: this.#device }));
+      this.#toeplitz.set(size, index);
+    }
+    return index;
+  }
+
+  dispose(): void {
+    for (const t of [this.#bands, ...this.#toeplitz.values()]) t.dispose();
+    this.#toeplitz.clear();
+  }
+}
