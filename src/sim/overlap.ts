@@ -68,9 +68,21 @@ export class ModampEvaluator {
     otf0.dispose();
   }
 
-  /** Complex modamp of each candidate (the same number, computed in the frequency domain: overlap-spectral.ts). */
-  evaluate(cands: readonly KCandidate[]): Modamp[] {
-    return cands.length === 0 ? [] : this.#spectral.evaluate(cands);
+  /**
+   * Complex modamp of each candidate: in the frequency domain (overlap-spectral.ts) when that is
+   * cheaper, which it is up to about 1024², else through the two inverse FFTs; the same number.
+   */
+  evaluate(cands: readonly KCandidate[], via: 'auto' | 'spectral' | 'transforms' = 'auto'): Modamp[] {
+    if (cands.length === 0) return [];
+    if (via === 'spectral' || (via === 'auto' && this.#spectral.isCheaper(cands)))
+      return this.#spectral.evaluate(cands);
+    const out = tidy(() => {
+      const { cross, den } = this.crossProducts(cands);
+      const { ax, by } = this.ramps(cands);
+      const num = by.matmul(cross.matmul(ax)).reshape([cands.length]); // Σ_y by·Σ_x cross·ax
+      return num.viewAsReal().div(den.unsqueeze(1)).toArray();
+    });
+    return cands.map((_, i) => [out[2 * i] as number, out[2 * i + 1] as number]);
   }
 
   /**
