@@ -8,6 +8,7 @@ import { frequencySteps, type ImageGrid } from './grid.js';
 import { type OtfTable, otfTableForGrid, type RadialOtf } from './otf.js';
 import { ModampEvaluator } from './overlap.js';
 import { expectedMagnitudePerUm, type SimParameters } from './params.js';
+import { PhaseCorrelator } from './phase.js';
 import type { Reliability } from './reliability.js';
 import { robustSearch } from './robust.js';
 import { type Candidate, type Modamp, runSearches, type SearchResult, searchOrientation } from './search.js';
@@ -23,7 +24,10 @@ export interface PatternOrientation {
   magnitudePerUm: number;
   /** Line spacing 1/|k0|, µm. */
   spacingUm: number;
-  /** Pattern phase φ0 = −arg(modamp), rad, origin at pixel (H/2, W/2): I ∝ 1 + m cos(2πk0·r + φ0). */
+  /**
+   * Pattern phase φ0, rad, origin at pixel (H/2, W/2): I ∝ 1 + m cos(2πk0·r + φ0). The reference
+   * fit: −arg(modamp); the robust fit: −arg of the SNR-weighted correlation (phase.ts).
+   */
   phaseRad: number;
   /** The reference's normalised modamp [re, im]; |modamp| = (m/2)/(1 + m²/4) for ideal data. */
   modamp: [number, number];
@@ -130,13 +134,27 @@ export function estimateCycle(
       return { orientations: results.map((r, d) => finish(r, p.startAnglesRad[d] as number, presetMag, tol)) };
     }
     const window = checkWindow({ ...DEFAULT_WINDOW, ...o.window });
-    const results = robustSearch(evaluator, grid, starts, window);
+    const correlator = new PhaseCorrelator(
+      frames,
+      table,
+      grid,
+      { cutoffPerUm: overlapCutoffPerUm(p, grid), otfThreshold: p.otfThreshold, apodizationPx: p.apodizationPx },
+      { dtype: real, device: o.device ?? frames.device },
+    );
+    let results: ReturnType<typeof robustSearch>;
+    try {
+      results = robustSearch(evaluator, correlator, grid, starts, window);
+    } finally {
+      correlator.dispose();
+    }
     // The window's edges replace the reference's fallback limits (0.05 rad, 0.1 µm⁻¹ ≈ 1.8%): the
     // robust fit is trusted anywhere inside its window, and cannot leave it by more than a refinement step.
     const tol = { angleRad: window.angleRad, magnitudePerUm: window.magnitudeFraction * presetMag };
     return {
       orientations: results.map((r, d) => ({
         ...finish(r, p.startAnglesRad[d] as number, presetMag, tol),
+        // The weighted correlation's phase (phase.ts), not −arg(modamp).
+        phaseRad: r.phaseRad,
         reliability: r.reliability,
       })),
     };

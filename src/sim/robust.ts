@@ -5,12 +5,21 @@
 //     count; the global maximum is taken, not the nearest hill, so side lobes cannot capture it;
 //  2. refine: overlaps rebuilt at the best sample, |modamp| on finer grids around it (0.15, then
 //     0.1 dk), and the vertex of a 2D quadratic through the 3×3 best samples;
-//  3. final: the reference's own modamp at the refined vector gives phase and modulation.
+//  3. polish and phase (phase.ts): the SNR-weighted correlation of band 0 with the shifted band 1
+//     is built once at the refined vector; k0 moves to the maximum of its magnitude (0.05 dk grid,
+//     quadratic vertex; the joint maximum-likelihood estimate with the phase), and the reported
+//     phase φ0 is −arg of that correlation there, NOT −arg(modamp) as in the reference fit. On
+//     simulated 100-photon cycles it halves the phase error (256²: 1.1° → 0.44° rms, the
+//     Cramér–Rao bound being ~0.48°) and the k0 error; on noise-free ones it is exact where
+//     −arg(modamp) is off by up to 2.7°; on MT.mrc its noise is lower than −arg(modamp)'s;
+//  4. final: the reference's own modamp at the final vector gives the reported modamp and the
+//     modulation depth (its documented meaning, unchanged).
 // The coarse map also gives the reliability figures (peak ratio, window edge).
 import { tidy } from '../engine/index.js';
 import { frequencySteps, type ImageGrid } from './grid.js';
 import type { ModampEvaluator } from './overlap.js';
 import { argmax, modampOnGrids, quadraticPeak3x3 } from './peakmap.js';
+import { correlationAt, type PhaseCorrelator } from './phase.js';
 import { analyseCoarse, type CoarseSample, judge, type Reliability } from './reliability.js';
 import type { Candidate, Modamp } from './search.js';
 import {
@@ -29,7 +38,10 @@ import {
 export interface RobustResult {
   angleRad: number;
   magnitudePerUm: number;
+  /** The reference's modamp at the final vector. */
   modamp: Modamp;
+  /** φ0 from the weighted correlation (phase.ts), rad, origin at pixel (H/2, W/2). */
+  phaseRad: number;
   /** Overlap builds (pairs of inverse FFTs) for this orientation. */
   evaluations: number;
   degenerate: string | null;
@@ -43,9 +55,16 @@ const FINE1 = { n: 7, stepDk: 0.15 };
 const FINE2 = { n: 5, stepDk: 0.1 };
 /** Rebuild the overlaps at the refined vector when it moved more than this from where they were built, dk. */
 const REBUILD_DK = 0.25;
+/**
+ * Polishing grid: 5×5 at 0.05 dk, re-centred while its best sample is on the border. The refined
+ * vector is within ~0.15 dk of the correlation's maximum (simulated 100-photon cycles, 256²), and
+ * the main lobe is ~1 dk wide, so a quadratic through ±0.05 dk samples is accurate.
+ */
+const POLISH = { n: 5, stepDk: 0.05, recentre: 6 };
 
 export function robustSearch(
   evaluator: ModampEvaluator,
+  correlator: PhaseCorrelator,
   grid: ImageGrid,
   starts: readonly Candidate[],
   window: SearchWindow,
@@ -61,17 +80,21 @@ export function robustSearch(
     grid,
     coarse.map((c) => c.best),
   );
-  const finals = evaluator.evaluate(refined.map((k, d) => ({ orientation: d, kx: k.kx, ky: k.ky })));
-  return refined.map((k, d) => {
+  const polished = polish(correlator, grid, refined);
+  const finals = evaluator.evaluate(polished.map((k, d) => ({ orientation: d, kx: k.kx, ky: k.ky })));
+  return polished.map((k, d) => {
     const c = coarse[d] as (typeof coarse)[number];
+    const r = refined[d] as Refined;
     const modamp = finals[d] as Modamp;
     const angleRad = Math.atan2(k.ky, k.kx);
     return {
       angleRad,
       magnitudePerUm: Math.hypot(k.kx, k.ky),
       modamp,
-      evaluations: c.builds + k.builds + 1,
-      degenerate: k.degenerate,
+      phaseRad: k.phaseRad,
+      // + the correlator's build and the final modamp.
+      evaluations: c.builds + r.builds + 2,
+      degenerate: r.degenerate ?? k.degenerate,
       reliability: judge(c.analysis, Math.hypot(modamp[0], modamp[1])),
     };
   });
@@ -184,12 +207,49 @@ function refine(evaluator: ModampEvaluator, g: ImageGrid, starts: { kx: number; 
   return out;
 }
 
+/** Step 3: k0 to the maximum of the weighted correlation's magnitude, and the phase there. */
+function polish(
+  correlator: PhaseCorrelator,
+  g: ImageGrid,
+  starts: readonly { kx: number; ky: number }[],
+): { kx: number; ky: number; phaseRad: number; degenerate: string | null }[] {
+  const step = POLISH.stepDk * frequencySteps(g).dkr;
+  return tidy(() => {
+    const { cross, den } = correlator.crossProducts(starts.map((k, d) => ({ orientation: d, kx: k.kx, ky: k.ky })));
+    let grids = stage(cross, den, g, starts, POLISH.n, step);
+    for (let t = 0; t < POLISH.recentre && grids.some((f) => f.onBorder); t++) {
+      grids = stage(
+        cross,
+        den,
+        g,
+        grids.map((f) => f.at),
+        POLISH.n,
+        step,
+      );
+    }
+    const ks = grids.map((f) => {
+      const q = quadraticPeak3x3(f.around);
+      return { kx: f.at.kx + (q ? q.dx * step : 0), ky: f.at.ky + (q ? q.dy * step : 0), ok: q !== null };
+    });
+    const values = correlationAt(cross, den, ks, g);
+    return ks.map((k, d) => {
+      const v = values[d] as Modamp;
+      return {
+        kx: k.kx,
+        ky: k.ky,
+        phaseRad: -Math.atan2(v[1], v[0]),
+        degenerate: k.ok ? null : 'no quadratic maximum of the phase correlation; kept the best sample',
+      };
+    });
+  });
+}
+
 /** One refinement grid per orientation: its best sample, whether that is on the grid's border, and its 3×3 neighbourhood. */
 function stage(
   cross: Parameters<typeof modampOnGrids>[0],
   den: Parameters<typeof modampOnGrids>[1],
   g: ImageGrid,
-  centres: { kx: number; ky: number }[],
+  centres: readonly { kx: number; ky: number }[],
   n: number,
   step: number,
 ): { at: { kx: number; ky: number }; onBorder: boolean; around: number[] }[] {

@@ -1,6 +1,10 @@
 // Accuracy of the robust fit on simulated cycles whose true angles lie anywhere within ±0.05 rad of
 // the presets and whose line spacing lies within ±3% of the expected one, at 100, 1,000 and 10,000
 // peak photons; the reference fit's failure rate on the same cycles is printed beside it.
+// 256² (the reference's cycle size, MT.mrc's): there the phase's Cramér–Rao bound at 100 photons is
+// 0.40–0.52° per orientation, so 3° is ≥ 5.8σ and every orientation must make it. On 128² the bound
+// reaches 1.7° and no estimator can promise 3° for every orientation (phase.test.ts tests that size
+// against the bound instead).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type Tensor, tidy } from '../../src/engine/index.js';
@@ -11,15 +15,18 @@ import { simulateSample } from '../../src/sim/simulate/sample.js';
 import type { TrueParameters } from '../../src/sim/simulate/truth.js';
 import { DEVICE } from '../helpers.js';
 
-const N = 128;
-const SEEDS = 5;
+const N = 256;
+const SEEDS = 12;
 const TOL = { angleRad: 0.002, spacing: 0.003, phaseRad: (3 * Math.PI) / 180 };
 const wrap = (a: number) => Math.atan2(Math.sin(a), Math.cos(a));
 
 interface Errors {
   angle: number;
   spacing: number;
+  /** |error|, rad. */
   phase: number;
+  /** Signed phase error, rad. */
+  signedPhase: number;
 }
 
 function errors(e: IlluminationEstimate, truth: TrueParameters): Errors[] {
@@ -29,12 +36,12 @@ function errors(e: IlluminationEstimate, truth: TrueParameters): Errors[] {
       angle: Math.abs(wrap(o.angleRad - t.angleRad)),
       spacing: Math.abs(o.spacingUm / t.spacingUm - 1),
       phase: Math.abs(wrap(o.phaseRad - t.phaseRad)),
+      signedPhase: wrap(o.phaseRad - t.phaseRad),
     };
   });
 }
 
 const ok = (x: Errors) => x.angle <= TOL.angleRad && x.spacing <= TOL.spacing && x.phase <= TOL.phaseRad;
-const kOk = (x: Errors) => x.angle <= TOL.angleRad && x.spacing <= TOL.spacing;
 
 test('robust fit recovers k0 and phase with presets up to 0.05 rad and 3% off; reference rate beside it', () => {
   const p = simulatorParameters();
@@ -66,22 +73,21 @@ test('robust fit recovers k0 and phase with presets up to 0.05 rad and 3% off; r
       for (const t of [s.noisy, s.target, s.clean, s.sr]) t.dispose();
     }
     const worst = (xs: Errors[], f: keyof Errors) => Math.max(...xs.map((x) => x[f]));
+    const meanPhase = robust.reduce((a, x) => a + x.signedPhase, 0) / robust.length;
+    const rmsPhase = Math.sqrt(robust.reduce((a, x) => a + x.phase ** 2, 0) / robust.length);
     const rate = (xs: Errors[]) => `${xs.filter((x) => !ok(x)).length}/${xs.length}`;
     lines.push(
       `${String(photons).padStart(6)} photons: robust fails ${rate(robust)} (worst ${(worst(robust, 'angle') * 1e3).toFixed(2)} mrad, ` +
-        `${(worst(robust, 'spacing') * 100).toFixed(3)}%, ${((worst(robust, 'phase') * 180) / Math.PI).toFixed(2)}°); ` +
+        `${(worst(robust, 'spacing') * 100).toFixed(3)}%, ${((worst(robust, 'phase') * 180) / Math.PI).toFixed(2)}°, ` +
+        `phase rms ${((rmsPhase * 180) / Math.PI).toFixed(2)}°, mean ${((meanPhase * 180) / Math.PI).toFixed(2)}°); ` +
         `reference fails ${rate(reference)}`,
     );
-    // k0 is within tolerance at every photon level.
-    for (const [i, x] of robust.entries()) assert.ok(kOk(x), `${photons} photons, case ${i}: ${JSON.stringify(x)}`);
-    if (photons >= 1000)
-      for (const [i, x] of robust.entries()) assert.ok(ok(x), `${photons} photons, case ${i}: ${JSON.stringify(x)}`);
-    else {
-      // At 100 peak photons on 128² the phase is noise-limited (σ ≈ 2–3°, no bias): k0 is right, but
-      // only about two thirds of the phases fall within 3°; none beyond 8°.
-      assert.ok(robust.filter(ok).length >= 0.5 * robust.length, rate(robust));
-      for (const x of robust) assert.ok(x.phase < (8 * Math.PI) / 180, JSON.stringify(x));
-    }
+    // Every orientation within tolerance at every photon level.
+    for (const [i, x] of robust.entries()) assert.ok(ok(x), `${photons} photons, case ${i}: ${JSON.stringify(x)}`);
+    // No bias: the mean signed phase error is within ~4 standard errors of 0 (σ ≈ 0.45° at 100 photons).
+    assert.ok(Math.abs(meanPhase) < (0.4 * Math.PI) / 180, `${photons} photons: mean phase error ${meanPhase} rad`);
+    // Near the bound (0.48° rms at 100 photons): −arg(modamp) at the same vectors gives 1.1°.
+    if (photons === 100) assert.ok(rmsPhase < (0.72 * Math.PI) / 180, `rms phase error ${rmsPhase} rad`);
     // The set is hard for the hill climb (the failure the robust fit exists for).
     assert.ok(reference.filter((x) => !ok(x)).length >= reference.length / 4, rate(reference));
   }

@@ -12,7 +12,7 @@ import { simulatorParameters } from '../../src/sim/simulate/optics.js';
 import { simulateSample } from '../../src/sim/simulate/sample.js';
 import { inRegion, sectorBox, sectors } from '../../src/sim/window.js';
 import { DEVICE } from '../helpers.js';
-import { fitFixture, loadMt, loadOtf, SKIP_REAL } from './mt.js';
+import { fitFixture, loadMt, loadOtf, MT_TOL, SKIP_REAL } from './mt.js';
 
 const wrap = (a: number) => Math.atan2(Math.sin(a), Math.cos(a));
 
@@ -112,7 +112,6 @@ test('window options are validated', () => {
 });
 
 const TOL = { angleRad: 0.002, spacing: 0.003, phaseRad: (3 * Math.PI) / 180 };
-
 test(
   'MT.mrc: robust agrees with the reference fit, and still does from presets 0.045 rad off',
   { skip: SKIP_REAL },
@@ -125,23 +124,22 @@ test(
       const est = estimateStack(stack, otf, params, { device: DEVICE });
       est.orientations.forEach((o, d) => {
         const ref = fitFixture.orientations[d].rdl;
+        const tol = MT_TOL[d] as (typeof MT_TOL)[number];
         const dAngle = Math.abs(wrap(o.angleRad - Math.atan2(ref.ky, ref.kx)));
-        // Orientation 0's |modamp| lobe is a tilted ridge: the reference's separate angle walk (at the
-        // preset |k0|, 0.024 µm⁻¹ low) stops 2.9 mrad short of the ridge's 2D maximum, which the robust
-        // fit finds (checked below); the other two agree within the 2 mrad tolerance.
-        assert.ok(dAngle < (d === 0 ? 0.0035 : TOL.angleRad), `orientation ${d}: Δangle ${dAngle}`);
+        assert.ok(dAngle < tol.angleRad, `orientation ${d}: Δangle ${dAngle}`);
         assert.ok(
           Math.abs(o.spacingUm / ref.line_spacing_um - 1) < TOL.spacing,
           `orientation ${d}: spacing ${o.spacingUm}`,
         );
-        assert.ok(Math.abs(wrap(o.phaseRad - ref.phase)) < TOL.phaseRad, `orientation ${d}: phase ${o.phaseRad}`);
+        assert.ok(Math.abs(wrap(o.phaseRad - ref.phase)) < tol.phaseRad, `orientation ${d}: phase ${o.phaseRad}`);
         assert.equal(o.fallback, false);
         assert.equal(o.reliability?.reliable, true, JSON.stringify(o.reliability));
       });
     }
     // By the reference's own evaluation the robust vector's |modamp| is as high (within the jaggedness
     // that rebuilding the masks per candidate gives the reference's landscape, ~1%), and on
-    // orientation 0 higher: a better maximum, not a different peak.
+    // orientation 0 higher (by 5%: its lobe is a tilted ridge on which the reference's separate angle
+    // walk, at the preset |k0|, stops short): a better maximum, not a different peak.
     const ref = estimateStack(stack, otf, p, { fit: 'reference', device: DEVICE });
     const rob = estimateStack(stack, otf, p, { device: DEVICE });
     rob.orientations.forEach((o, d) => {
@@ -163,7 +161,7 @@ test('MT.mrc with no start angles: a full-circle search finds all three orientat
   est.orientations.forEach((o, d) => {
     const ref = fitFixture.orientations[d].rdl;
     const dAngle = Math.abs(wrap(o.angleRad - Math.atan2(ref.ky, ref.kx)));
-    assert.ok(dAngle < 0.0035, `orientation ${d}: angle ${o.angleRad}`);
+    assert.ok(dAngle < (MT_TOL[d]?.angleRad ?? 0), `orientation ${d}: angle ${o.angleRad}`);
     assert.ok(Math.abs(o.spacingUm / ref.line_spacing_um - 1) < TOL.spacing);
   });
 });

@@ -1,0 +1,115 @@
+// The object's signal-to-noise ratio per frequency, for the SNR weights of the phase correlation
+// (phase.ts). Band 0 (the 3-frame sum) has power E|band0(q)|² = σ²·(1 + U(|q|)·H(q)²): σ² the white
+// noise power per coefficient (shot and read noise alike), H the OTF, U the object's power over
+// σ² before the OTF. σ² is the mean power beyond the OTF support, where only noise is; U comes
+// from ring averages where the OTF is well above the noise (H > FIT_MIN_OTF), as a power law
+// U = u1·ρ^γ, so that it extends smoothly to where H is too small to measure it (near the pattern
+// frequency). Object spectra fall roughly so: γ ≈ −1.3 on MT.mrc.
+import { fft, type Tensor, tidy } from '../engine/index.js';
+import { apodize } from './apodize.js';
+import { axisFrequencies, frequencySteps, type ImageGrid } from './grid.js';
+import { type OtfTable, otfAt } from './otf.js';
+
+/** U(ρ) = u1·ρ^gamma (ρ in cycles/µm, at least one frequency step), or null where it cannot be fitted. */
+export type ObjectSnr = { u1: number; gamma: number; minRadiusPerUm: number } | null;
+
+/** Rings used for the fit: OTF above this (the ring average is then at least ~σ²·U·0.25%). */
+const FIT_MIN_OTF = 0.05;
+/** Noise-only frequencies start this factor beyond the OTF support's edge. */
+const NOISE_MARGIN = 1.05;
+/** Below this fraction of the spectrum beyond the support, no noise level (and no SNR weights). */
+const MIN_NOISE_FRACTION = 0.05;
+
+/** U(ρ) at radius ρ, cycles/µm; Infinity where no fit exists (the weights then reduce to OTF ratios). */
+export function snrAt(s: ObjectSnr, rho: number): number {
+  if (s === null) return Number.POSITIVE_INFINITY;
+  return s.u1 * Math.max(rho, s.minRadiusPerUm) ** s.gamma;
+}
+
+/**
+ * Fits U per orientation from the 3-frame sums w [D, y, x] (counts; apodized here) on grid g.
+ * otfThreshold: the OTF's support is where it exceeds this.
+ */
+export function objectSnr(
+  w: Tensor,
+  g: ImageGrid,
+  table: OtfTable,
+  apodizationPx: number,
+  otfThreshold: number,
+): ObjectSnr[] {
+  const [d, h, wd] = w.shape as [number, number, number];
+  const half = Math.floor(wd / 2) + 1;
+  const power = tidy(() => fft.rfft2(apodize(w, apodizationPx)).abs().square().to('float64').toArray()) as Float64Array;
+  const { dkx, dky, dkr } = frequencySteps(g);
+  const fy = axisFrequencies(h, dky, 'fft');
+  const noiseFrom = supportEdge(table, otfThreshold) * NOISE_MARGIN;
+  const rings = Math.ceil(Math.hypot(h / 2, wd / 2)) + 2;
+  const out: ObjectSnr[] = [];
+  for (let o = 0; o < d; o++) {
+    const ringSum = new Float64Array(rings);
+    const ringCount = new Float64Array(rings);
+    let noiseSum = 0;
+    let noiseCount = 0;
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < half; x++) {
+        // Columns 1 … ⌈w/2⌉−1 of the half spectrum stand for two frequencies of the full one.
+        const weight = x === 0 || 2 * x === wd ? 1 : 2;
+        const rho = Math.hypot(x * dkx, fy[y] as number);
+        const p = power[(o * h + y) * half + x] as number;
+        if (rho > noiseFrom) {
+          noiseSum += weight * p;
+          noiseCount += weight;
+        }
+        const ring = Math.round(rho / dkr);
+        ringSum[ring] = (ringSum[ring] as number) + weight * p;
+        ringCount[ring] = (ringCount[ring] as number) + weight;
+      }
+    }
+    out.push(
+      noiseCount >= MIN_NOISE_FRACTION * h * wd
+        ? fitPowerLaw(ringSum, ringCount, noiseSum / noiseCount, dkr, table)
+        : null,
+    );
+  }
+  return out;
+}
+
+/** Least-squares line log U = log u1 + γ·log ρ over the rings from 2 dk out to where H falls below FIT_MIN_OTF. */
+function fitPowerLaw(sum: Float64Array, count: Float64Array, noise: number, dkr: number, table: OtfTable): ObjectSnr {
+  const xs: number[] = [];
+  const ys: number[] = [];
+  for (let i = 2; i < sum.length; i++) {
+    const rho = i * dkr;
+    const otf = otfAt(table, rho);
+    if (!(otf > FIT_MIN_OTF)) break;
+    const n = count[i] as number;
+    if (n === 0) continue;
+    const u = ((sum[i] as number) / n / noise - 1) / otf ** 2;
+    if (u > 0) {
+      xs.push(Math.log(rho));
+      ys.push(Math.log(u));
+    }
+  }
+  if (xs.length < 3 || !(noise > 0)) return null;
+  const n = xs.length;
+  const mx = xs.reduce((a, v) => a + v, 0) / n;
+  const my = ys.reduce((a, v) => a + v, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  xs.forEach((x, i) => {
+    sxy += (x - mx) * ((ys[i] as number) - my);
+    sxx += (x - mx) ** 2;
+  });
+  const gamma = sxy / sxx;
+  const u1 = Math.exp(my - gamma * mx);
+  return Number.isFinite(gamma) && Number.isFinite(u1) ? { u1, gamma, minRadiusPerUm: dkr } : null;
+}
+
+/** Largest radius (cycles/µm) at which the OTF table exceeds the threshold. */
+export function supportEdge(table: OtfTable, threshold: number): number {
+  let last = 0;
+  table.values.forEach((v, i) => {
+    if (v > threshold) last = i;
+  });
+  return last * table.stepPerUm;
+}

@@ -1,0 +1,179 @@
+// The robust fit's phase estimator (src/sim/phase.ts) and its noise model (src/sim/noise.ts).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { dispose, fft, memory, rand, stack, type Tensor, tensor, tidy } from '../../src/engine/index.js';
+import { apodize } from '../../src/sim/apodize.js';
+import { separateBands } from '../../src/sim/bands.js';
+import { estimateCycle, overlapCutoffPerUm } from '../../src/sim/estimate.js';
+import type { ImageGrid } from '../../src/sim/grid.js';
+import { otf2d, otfAt, otfTableForGrid, syntheticRadialOtf } from '../../src/sim/otf.js';
+import { ModampEvaluator } from '../../src/sim/overlap.js';
+import { correlationAt, PhaseCorrelator } from '../../src/sim/phase.js';
+import { simulatorParameters } from '../../src/sim/simulate/optics.js';
+import { simulateSample } from '../../src/sim/simulate/sample.js';
+import { objectSnr, snrAt } from '../../src/sim/snr.js';
+import { DEVICE } from '../helpers.js';
+
+const P = simulatorParameters();
+const wrap = (a: number) => Math.atan2(Math.sin(a), Math.cos(a));
+const deg = (a: number) => (a * 180) / Math.PI;
+const tableFor = (g: ImageGrid) =>
+  otfTableForGrid(
+    syntheticRadialOtf({ na: P.detectionNA, emissionWavelengthNm: P.emissionWavelengthNm }, 0.001, 16),
+    g,
+  );
+
+/** Weighted-correlation phase at given vectors (one per orientation) of frames [3, 3, n, n]. */
+function correlatorPhases(frames: Tensor, g: ImageGrid, ks: { kx: number; ky: number }[]): number[] {
+  const c = new PhaseCorrelator(
+    frames,
+    tableFor(g),
+    g,
+    { cutoffPerUm: overlapCutoffPerUm(P, g), otfThreshold: P.otfThreshold, apodizationPx: P.apodizationPx },
+    { dtype: 'float32', device: DEVICE },
+  );
+  try {
+    return tidy(() => {
+      const { cross, den } = c.crossProducts(ks.map((k, d) => ({ orientation: d, ...k })));
+      return correlationAt(cross, den, ks, g).map((v) => -Math.atan2(v[1], v[0]));
+    });
+  } finally {
+    c.dispose();
+  }
+}
+
+test('noise-free frames: the weighted correlation gives the phase exactly; −arg(modamp) does not', () => {
+  // S·(1 + m cos(2πk·r + φ + 2πj/3)) ⊛ PSF on the raw grid (no pixel binning), k at 0.9 of the OTF
+  // cutoff as the simulator's, plus a camera offset of 100 counts.
+  const n = 128;
+  const g = { height: n, width: n, pixelSizeUm: P.pixelSizeUm };
+  const truth = [0, 1, 2].map((d) => ({
+    angle: 0.3 + (d * 2 * Math.PI) / 3,
+    mag: 5.1 + 0.02 * d,
+    phase: [0.9, -2.0, 2.5][d] as number,
+    m: 0.8,
+  }));
+  const ks = truth.map((t) => ({ kx: t.mag * Math.cos(t.angle), ky: t.mag * Math.sin(t.angle) }));
+  const before = memory().liveTensors;
+  const frames = tidy(() => {
+    const obj = rand([n, n], { seed: 3, device: DEVICE }).pow(4).mul(50);
+    const otf = otf2d(tableFor(g), g, 'fft', { device: DEVICE });
+    const xs = Float64Array.from({ length: n }, (_, i) => (i - n / 2) * P.pixelSizeUm);
+    return stack(
+      truth.flatMap((t, d) =>
+        [0, 1, 2].map((j) => {
+          const pat = new Float32Array(n * n);
+          const { kx, ky } = ks[d] as { kx: number; ky: number };
+          for (let y = 0; y < n; y++)
+            for (let x = 0; x < n; x++) {
+              const arg = 2 * Math.PI * (kx * (xs[x] as number) + ky * (xs[y] as number));
+              pat[y * n + x] = 1 + t.m * Math.cos(arg + t.phase + (j * 2 * Math.PI) / 3);
+            }
+          const lit = obj.mul(tensor(pat, [n, n], { device: DEVICE }));
+          return fft.ifft2(fft.fft2(lit).mul(otf)).real().add(100);
+        }),
+      ),
+    ).reshape([3, 3, n, n]);
+  });
+  const ours = correlatorPhases(frames, g, ks).map((ph, d) => deg(Math.abs(wrap(ph - (truth[d]?.phase ?? 0)))));
+  const reference = tidy(() => {
+    const ev = new ModampEvaluator(separateBands(apodize(frames, P.apodizationPx)), tableFor(g), g, {
+      cutoffPerUm: overlapCutoffPerUm(P, g),
+      otfThreshold: P.otfThreshold,
+    });
+    const m = ev.evaluate(ks.map((k, d) => ({ orientation: d, ...k })));
+    ev.dispose();
+    return m.map((v, d) => deg(Math.abs(wrap(-Math.atan2(v[1], v[0]) - (truth[d]?.phase ?? 0)))));
+  });
+  frames.dispose();
+  assert.equal(memory().liveTensors, before);
+  process.stdout.write(
+    `# noise-free phase error at the true k0: weighted correlation ${ours.map((e) => e.toFixed(4))}°, ` +
+      `−arg(modamp) ${reference.map((e) => e.toFixed(3))}°\n`,
+  );
+  // Exact up to float32 rounding and what the PSF and filter kernels carry across the image edge
+  // (these frames wrap around); apodized frames, or weights that do not give both bands the same
+  // transfer function, cost ~0.5° on the simulator's cycles.
+  for (const e of ours) assert.ok(e < 0.05, `${ours}`);
+  assert.ok(4 * Math.max(...ours) < Math.max(...reference), `${ours} vs ${reference}`);
+});
+
+test("object SNR: the power law reproduces band 0's ring powers where the OTF is well above noise", () => {
+  // E|band0|² = σ²·(1 + U·H²) ring by ring; σ² is the mean power beyond the OTF support.
+  const n = 128;
+  const g = { height: n, width: n, pixelSizeUm: P.pixelSizeUm };
+  const table = tableFor(g);
+  const s = simulateSample({ structure: 'er', height: n, width: n, params: P, seed: 5, photons: 100, device: DEVICE });
+  const w = s.noisy.select(0, 0).sum(1);
+  const fits = objectSnr(w, g, table, P.apodizationPx, P.otfThreshold);
+  const power = tidy(() =>
+    fft.fft2(apodize(w, P.apodizationPx)).abs().square().to('float64').toArray(),
+  ) as Float64Array;
+  dispose([w, s]);
+  const dk = 1 / (n * P.pixelSizeUm);
+  fits.forEach((f, d) => {
+    assert.ok(f !== null && f.gamma < 0, JSON.stringify(f));
+    const ring = (lo: number, hi: number) => {
+      let sum = 0;
+      let count = 0;
+      for (let y = 0; y < n; y++)
+        for (let x = 0; x < n; x++) {
+          const rho = Math.hypot((x < n / 2 ? x : x - n) * dk, (y < n / 2 ? y : y - n) * dk);
+          if (rho >= lo && rho < hi) {
+            sum += power[(d * n + y) * n + x] as number;
+            count++;
+          }
+        }
+      return sum / count;
+    };
+    const noise = ring(6.2, 100);
+    for (const rho of [1, 2, 3]) {
+      const measured = ring(rho - 0.25, rho + 0.25) / noise - 1;
+      const model = snrAt(f, rho) * otfAt(table, rho) ** 2;
+      assert.ok(
+        Math.abs(Math.log(model / measured)) < Math.log(1.5),
+        `orientation ${d}, ${rho} µm⁻¹: ${model} vs ${measured}`,
+      );
+    }
+  });
+});
+
+test('100 photons on 128²: phase errors near the Cramér–Rao bound, no bias', () => {
+  // The bound, with the object and k0 unknown (Poisson noise, Gaussian approximation; the projection
+  // onto the object's nuisance space by LSQR), is 0.7–1.7° per orientation on these cycles, 1.07° rms
+  // over 36: 3° is ~2.8σ, so even an efficient estimator misses it on about 1 orientation in 100 (hence
+  // the all-within-3° test runs on 256², where the bound is 0.40–0.52°). The reference's −arg(modamp)
+  // at the same cycles: 2.4° rms, up to 7°.
+  const n = 128;
+  const g = { height: n, width: n, pixelSizeUm: P.pixelSizeUm };
+  const table = tableFor(g);
+  const errors: number[] = [];
+  for (let seed = 1; seed <= 12; seed++) {
+    const s = simulateSample({
+      structure: seed % 2 ? 'microtubules' : 'er',
+      height: n,
+      width: n,
+      params: P,
+      seed: seed * 7919 + 100,
+      photons: 100,
+      device: DEVICE,
+      illumination: { angleJitterRad: 0.05, magnitudeJitter: 0.03 },
+    });
+    const e = tidy(() => estimateCycle(s.noisy.select(0, 0), table, P, { device: DEVICE }));
+    e.orientations.forEach((o, d) => {
+      errors.push(deg(wrap(o.phaseRad - (s.truth.orientations[d]?.phaseRad ?? 0))));
+    });
+    dispose(s);
+  }
+  const rms = Math.sqrt(errors.reduce((a, x) => a + x * x, 0) / errors.length);
+  const mean = errors.reduce((a, x) => a + x, 0) / errors.length;
+  const worst = Math.max(...errors.map(Math.abs));
+  process.stdout.write(
+    `# 128², 100 photons, ${errors.length} orientations: rms ${rms.toFixed(2)}°, mean ${mean.toFixed(2)}°, worst ${worst.toFixed(2)}°\n`,
+  );
+  assert.ok(rms < 1.5, `rms ${rms}°: more than 40% above the bound's 1.07°`);
+  // 3 × the largest per-orientation bound.
+  assert.ok(worst < 5, `worst ${worst}°`);
+  // Standard error of the mean ≈ 0.2°.
+  assert.ok(Math.abs(mean) < 0.6, `mean ${mean}°`);
+});
