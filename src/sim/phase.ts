@@ -32,11 +32,11 @@
 // signal's centroid): robust.ts polishes k0 on it before reading the phase.
 import { cat, complex, type Device, type DType, fft, type Tensor, tensor, tidy } from '../engine/index.js';
 import { separateBands } from './bands.js';
-import { axisFrequencies, frequencySteps, type ImageGrid } from './grid.js';
-import { OtfLookup, type OtfTable, radiusGrid } from './otf.js';
+import { frequencySteps, type ImageGrid, maxRadiusPerUm } from './grid.js';
+import { type OtfTable, otf2d, radiusGrid } from './otf.js';
 import type { KCandidate, OverlapSettings } from './overlap.js';
 import type { Modamp } from './search.js';
-import { type ObjectSnr, objectSnr } from './snr.js';
+import { type ObjectSnr, objectSnr, snrAt, supportEdge } from './snr.js';
 
 export interface PhaseSettings extends OverlapSettings {
   /** Edge apodization of the frames (px), used only for the SNR estimate. */
@@ -54,14 +54,13 @@ export class PhaseCorrelator {
   readonly #bandsRe: Tensor;
   /** Edge taper of the products [y, x]. */
   readonly #taper: Tensor;
-  /** Masked OTF at |q| [y, x]. */
-  readonly #h0: Tensor;
-  /** |q| [y, x], cycles/µm. */
-  readonly #r0: Tensor;
+  /** Masked OTF at |q| (0 beyond the cutoff radius or at or below the threshold), FFT order, on the host. [y·x] */
+  readonly #h0: Float64Array;
   readonly #snr: ObjectSnr[];
-  readonly #lookup: OtfLookup;
-  readonly #qx: Float64Array;
-  readonly #qy: Float64Array;
+  /** U(ρ) per orientation at ρ = i·#uStepPerUm (empty where there is no fit). */
+  readonly #uTables: Float64Array[];
+  readonly #uStepPerUm: number;
+  readonly #table: OtfTable;
   readonly #grid: ImageGrid;
   readonly #settings: PhaseSettings;
   readonly #dtype: DType;
@@ -80,10 +79,7 @@ export class PhaseCorrelator {
     this.#dtype = o.dtype;
     this.#device = o.device;
     const opts = { dtype: o.dtype, device: o.device };
-    const { dkx, dky } = frequencySteps(grid);
-    this.#qx = axisFrequencies(grid.width, dkx, 'fft');
-    this.#qy = axisFrequencies(grid.height, dky, 'fft');
-    this.#lookup = new OtfLookup(table, opts);
+    this.#table = table;
     const taperPx = Math.max(
       1,
       Math.min(Math.ceil(TAPER_UM / grid.pixelSizeUm), Math.floor(Math.min(grid.height, grid.width) / 4)),
@@ -96,49 +92,31 @@ export class PhaseCorrelator {
       } finally {
         sums.dispose();
       }
-      [this.#bandsRe, this.#taper, this.#r0, this.#h0] = tidy(() => {
+      // Step dkr/16: U varies as ρ^γ (γ ≈ −1.3), so linear interpolation is within 0.2% of it
+      // at ρ = dkr (where the clamp starts) and far closer beyond; the weights move less than that.
+      this.#uStepPerUm = frequencySteps(grid).dkr / 16;
+      const uLength = Math.ceil(maxRadiusPerUm(grid) / this.#uStepPerUm) + 2;
+      this.#uTables = this.#snr.map((fit) =>
+        fit === null
+          ? new Float64Array(0)
+          : Float64Array.from({ length: uLength }, (_, i) => snrAt(fit, i * this.#uStepPerUm)),
+      );
+      [this.#bandsRe, this.#taper] = tidy(() => {
         const dc = tensor(dcMask(grid), [grid.height, grid.width], opts);
         const bands = separateBands(x).viewAsReal();
         const band0 = bands.select(1, 0).mul(dc.unsqueeze(-1));
         const bandsRe = cat([band0.unsqueeze(1), bands.select(1, 1).unsqueeze(1)], 1);
-        const r0 = radiusGrid(grid, 'fft', opts);
-        return [bandsRe, edgeTaper(grid, taperPx, opts), r0, this.#masked(r0)];
+        return [bandsRe, edgeTaper(grid, taperPx, opts)];
+      });
+      this.#h0 = tidy(() => {
+        const r0 = radiusGrid(grid, 'fft', { dtype: 'float64' });
+        const h = otf2d(table, grid, 'fft', { dtype: 'float64' });
+        const keep = r0.le(settings.cutoffPerUm).logicalAnd(h.gt(settings.otfThreshold));
+        return Float64Array.from(h.maskedFill(keep.logicalNot(), 0).toArray());
       });
     } finally {
       x.dispose();
     }
-  }
-
-  /** OTF at radii r with the reference's trust limits: 0 beyond the cutoff radius or at or below the threshold. */
-  #masked(r: Tensor): Tensor {
-    return tidy(() => {
-      const h = this.#lookup.at(r);
-      const keep = r.le(this.#settings.cutoffPerUm).logicalAnd(h.gt(this.#settings.otfThreshold));
-      return h.maskedFill(keep.logicalNot(), 0);
-    });
-  }
-
-  /** f² = U/(U·(h² + c·partner²) + 1) with U at radii r (per batch entry d; the OTF ratio 1/(h² + c·partner²) without a fit). */
-  #snrFactor(r: Tensor, h: Tensor, partner: Tensor, orientations: readonly number[]): Tensor {
-    return tidy(() => {
-      const sum = h.square().add(partner.square().mul(BALANCE));
-      const fits = orientations.map((d) => this.#snr[d] ?? null);
-      if (fits.some((f) => f === null)) return sum.add(1e-12).reciprocal();
-      const col = (v: number[]) =>
-        tensor(Float64Array.from(v), [v.length, 1, 1], {
-          dtype: this.#dtype,
-          device: this.#device,
-        });
-      const ok = fits as NonNullable<ObjectSnr>[];
-      // U = u1·max(ρ, ρmin)^γ
-      const u = r
-        .maximum(col(ok.map((f) => f.minRadiusPerUm)))
-        .log()
-        .mul(col(ok.map((f) => f.gamma)))
-        .exp()
-        .mul(col(ok.map((f) => f.u1)));
-      return u.div(u.mul(sum).add(1));
-    });
   }
 
   /**
@@ -150,42 +128,99 @@ export class PhaseCorrelator {
     const b = cands.length;
     const { height: h, width: w } = this.#grid;
     const opts = { dtype: this.#dtype, device: this.#device };
-    const Arr = this.#dtype === 'float64' ? Float64Array : Float32Array;
-    // Squared distances to q − k ([:, 0]) and q + k ([:, 1]), separable in x and y.
-    const dx2 = new Arr(b * 2 * w);
-    const dy2 = new Arr(b * 2 * h);
-    cands.forEach((c, i) => {
-      for (let s = 0; s < 2; s++) {
-        const sign = s === 0 ? 1 : -1;
-        for (let x = 0; x < w; x++) dx2[(i * 2 + s) * w + x] = ((this.#qx[x] as number) - sign * c.kx) ** 2;
-        for (let y = 0; y < h; y++) dy2[(i * 2 + s) * h + y] = ((this.#qy[y] as number) - sign * c.ky) ** 2;
-      }
-    });
+    const weights = this.#weights(cands);
     const orientations = cands.map((c) => c.orientation);
     return tidy(() => {
-      const r = tensor(dx2, [b, 2, 1, w], opts)
-        .add(tensor(dy2, [b, 2, h, 1], opts))
-        .sqrt();
-      const hs = this.#masked(r);
-      const hMinus = hs.select(1, 0); // H(q − k): band 0's partner
-      const rPlus = r.select(1, 1);
-      const hPlus = hs.select(1, 1); // H(q' + k) on band 1's grid, whose partner is H(q')
-      // Band 0 at q pairs with band 1 at q' = q − k: f is a function of q, i.e. of q' + k on band 1's grid.
-      const w0 = hMinus.mul(this.#snrFactor(this.#r0, this.#h0, hMinus, orientations).sqrt());
-      const w1 = hPlus.mul(this.#snrFactor(rPlus, hPlus, this.#h0, orientations).sqrt());
+      const wt = tensor(weights, [b, 2, h, w, 1], opts);
       const index = tensor(Int32Array.from(orientations), [b], { dtype: 'int32', device: this.#device });
-      const bands = this.#bandsRe.indexSelect(0, index);
-      const a = fft.ifft2(bands.select(1, 0).mul(w0.unsqueeze(-1)).viewAsComplex());
-      const bb = fft.ifft2(bands.select(1, 1).mul(w1.unsqueeze(-1)).viewAsComplex());
+      const spectra = this.#bandsRe.indexSelect(0, index).mul(wt).viewAsComplex();
+      const a = fft.ifft2(spectra.select(1, 0));
+      const bb = fft.ifft2(spectra.select(1, 1));
       const cross = a.conj().mul(bb).viewAsReal().mul(this.#taper.unsqueeze(-1)).viewAsComplex();
       const den = a.abs().square().mul(this.#taper).sum([1, 2]);
       return { cross, den };
     });
   }
 
+  /**
+   * W0 = H(q − k)·f and W1 = H(q' + k)·f [b, 2, y, x] (FFT order), f² = U/(U·(h² + c·partner²) + 1)
+   * with U the object's SNR at the pair's object frequency (band 0 at q pairs with band 1 at
+   * q' = q − k, so f is a function of q, i.e. of q' + k on band 1's grid), H masked by the
+   * reference's trust limits (0 beyond the cutoff radius or at or below the threshold), and the OTF
+   * ratio 1/(h² + c·partner²) where no SNR fit exists. Computed in one loop over the disc where
+   * H(q ∓ k) can be non-zero (radius: the OTF support) instead of a few dozen full-grid passes.
+   */
+  #weights(cands: readonly KCandidate[]): Float32Array | Float64Array {
+    const { height: H, width: W } = this.#grid;
+    const { dkx, dky } = frequencySteps(this.#grid);
+    const { cutoffPerUm, otfThreshold } = this.#settings;
+    const otf = this.#table.values;
+    const last = otf.length - 1;
+    const invStep = 1 / this.#table.stepPerUm;
+    const masked = (r: number): number => {
+      if (!(r <= cutoffPerUm)) return 0;
+      const t = Math.min(r * invStep, last);
+      const j = Math.floor(t);
+      const lo = otf[j] as number;
+      const v = j < last ? lo + ((otf[j + 1] as number) - lo) * (t - j) : lo;
+      return v > otfThreshold ? v : 0;
+    };
+    const h0 = this.#h0;
+    const out = new (this.#dtype === 'float64' ? Float64Array : Float32Array)(cands.length * 2 * H * W);
+    const support = Math.min(cutoffPerUm, supportEdge(this.#table, otfThreshold) + this.#table.stepPerUm);
+    const span = (centre: number, dk: number, n: number): [number, number] => [
+      Math.max(Math.ceil((centre - support) / dk), -Math.floor(n / 2)),
+      Math.min(Math.floor((centre + support) / dk), Math.ceil(n / 2) - 1),
+    ];
+    const uStep = this.#uStepPerUm;
+    cands.forEach((c, i) => {
+      const fit = this.#snr[c.orientation] ?? null;
+      const uTable = this.#uTables[c.orientation] as Float64Array;
+      const uLast = uTable.length - 1;
+      // U by linear interpolation in its radial table (pow per point cost more than the rest together).
+      const snr = (rho: number) => {
+        const t = Math.min(rho / uStep, uLast);
+        const j = Math.min(Math.floor(t), uLast - 1);
+        return (uTable[j] as number) + ((uTable[j + 1] as number) - (uTable[j] as number)) * (t - j);
+      };
+      for (let s = 0; s < 2; s++) {
+        // Band 0 pairs with H(q − k) (disc around +k), band 1 with H(q' + k) (disc around −k).
+        const sign = s === 0 ? 1 : -1;
+        const plane = (i * 2 + s) * H * W;
+        const [y0, y1] = span(sign * c.ky, dky, H);
+        const [x0, x1] = span(sign * c.kx, dkx, W);
+        for (let uy = y0; uy <= y1; uy++) {
+          const qy = uy * dky;
+          const row = plane + (uy < 0 ? uy + H : uy) * W;
+          const rowH0 = (uy < 0 ? uy + H : uy) * W;
+          for (let ux = x0; ux <= x1; ux++) {
+            const qx = ux * dkx;
+            const shifted = masked(Math.sqrt((qx - sign * c.kx) ** 2 + (qy - sign * c.ky) ** 2));
+            if (shifted === 0) continue;
+            const x = ux < 0 ? ux + W : ux;
+            const partner = h0[rowH0 + x] as number;
+            // Band 0: h = H(|q|) (partner), the shifted H is band 1's side; band 1 the reverse.
+            const sum =
+              s === 0
+                ? partner * partner + BALANCE * shifted * shifted
+                : shifted * shifted + BALANCE * partner * partner;
+            let f2: number;
+            if (fit === null) {
+              f2 = 1 / (sum + 1e-12);
+            } else {
+              const u = snr(s === 0 ? Math.sqrt(qx * qx + qy * qy) : Math.sqrt((qx + c.kx) ** 2 + (qy + c.ky) ** 2));
+              f2 = u / (u * sum + 1);
+            }
+            out[row + x] = shifted * Math.sqrt(f2);
+          }
+        }
+      }
+    });
+    return out;
+  }
+
   dispose(): void {
-    for (const t of [this.#bandsRe, this.#taper, this.#r0, this.#h0]) t.dispose();
-    this.#lookup.dispose();
+    for (const t of [this.#bandsRe, this.#taper]) t.dispose();
   }
 }
 

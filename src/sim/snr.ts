@@ -44,6 +44,12 @@ export function objectSnr(
   const fy = axisFrequencies(h, dky, 'fft');
   const noiseFrom = supportEdge(table, otfThreshold) * NOISE_MARGIN;
   const rings = Math.ceil(Math.hypot(h / 2, wd / 2)) + 2;
+  // Radius and ring of every half-spectrum coefficient (the same for every orientation).
+  const rhos = new Float64Array(h * half);
+  for (let y = 0; y < h; y++) {
+    const fyy = (fy[y] as number) ** 2;
+    for (let x = 0; x < half; x++) rhos[y * half + x] = Math.sqrt((x * dkx) ** 2 + fyy);
+  }
   const out: ObjectSnr[] = [];
   for (let o = 0; o < d; o++) {
     const ringSum = new Float64Array(rings);
@@ -54,7 +60,7 @@ export function objectSnr(
       for (let x = 0; x < half; x++) {
         // Columns 1 … ⌈w/2⌉−1 of the half spectrum stand for two frequencies of the full one.
         const weight = x === 0 || 2 * x === wd ? 1 : 2;
-        const rho = Math.hypot(x * dkx, fy[y] as number);
+        const rho = rhos[y * half + x] as number;
         const p = power[(o * h + y) * half + x] as number;
         if (rho > noiseFrom) {
           noiseSum += weight * p;
