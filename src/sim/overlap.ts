@@ -78,7 +78,7 @@ export class ModampEvaluator {
       return this.#spectral.evaluate(cands);
     const out = tidy(() => {
       const { cross, den } = this.crossProducts(cands);
-      const { ax, by } = this.ramps(cands);
+      const { ax, by } = rampFactors(cands, this.#grid, { dtype: this.#dtype, device: this.#device });
       const num = by.matmul(cross.matmul(ax)).reshape([cands.length]); // Σ_y by·Σ_x cross·ax
       return num.viewAsReal().div(den.unsqueeze(1)).toArray();
     });
@@ -133,38 +133,44 @@ export class ModampEvaluator {
     });
   }
 
-  /** Ramp factors e^{i2π(x − W/2)·dx·kx} [b, x, 1] and e^{i2π(y − H/2)·dx·ky} [b, 1, y] (separable ψ). */
-  ramps(cands: readonly KCandidate[]): { ax: Tensor; by: Tensor } {
-    const b = cands.length;
-    const { height: h, width: w } = this.#grid;
-    const opts = { dtype: this.#dtype, device: this.#device };
-    const Arr = this.#dtype === 'float64' ? Float64Array : Float32Array;
-    const axRe = new Arr(b * w);
-    const axIm = new Arr(b * w);
-    const byRe = new Arr(b * h);
-    const byIm = new Arr(b * h);
-    const dx = this.#grid.pixelSizeUm;
-    cands.forEach((c, i) => {
-      for (let x = 0; x < w; x++) {
-        const a = 2 * Math.PI * (x - w / 2) * dx * c.kx;
-        axRe[i * w + x] = Math.cos(a);
-        axIm[i * w + x] = Math.sin(a);
-      }
-      for (let y = 0; y < h; y++) {
-        const a = 2 * Math.PI * (y - h / 2) * dx * c.ky;
-        byRe[i * h + y] = Math.cos(a);
-        byIm[i * h + y] = Math.sin(a);
-      }
-    });
-    return tidy(() => ({
-      ax: complex(tensor(axRe, [b, w, 1], opts), tensor(axIm, [b, w, 1], opts)),
-      by: complex(tensor(byRe, [b, 1, h], opts), tensor(byIm, [b, 1, h], opts)),
-    }));
-  }
-
   dispose(): void {
     for (const t of [this.#bandsRe, this.#bandPower, this.#otf0Sq, this.#fixedMask]) t.dispose();
     this.#spectral.dispose();
     this.#lookup.dispose();
   }
+}
+
+/**
+ * Ramp factors e^{i2π(x − W/2)·dx·kx} [b, x, 1] and e^{i2π(y − H/2)·dx·ky} [b, 1, y] of the phase
+ * ramp e^{iψ} (separable), for one k per batch entry. Arguments in double (hundreds of radians at
+ * the image edge), then rounded to dtype. Created in the caller's scope.
+ */
+export function rampFactors(
+  ks: readonly { kx: number; ky: number }[],
+  g: ImageGrid,
+  opts: { dtype: DType; device: Device },
+): { ax: Tensor; by: Tensor } {
+  const b = ks.length;
+  const { height: h, width: w } = g;
+  const Arr = opts.dtype === 'float64' ? Float64Array : Float32Array;
+  const axRe = new Arr(b * w);
+  const axIm = new Arr(b * w);
+  const byRe = new Arr(b * h);
+  const byIm = new Arr(b * h);
+  ks.forEach((k, i) => {
+    for (let x = 0; x < w; x++) {
+      const a = 2 * Math.PI * (x - w / 2) * g.pixelSizeUm * k.kx;
+      axRe[i * w + x] = Math.cos(a);
+      axIm[i * w + x] = Math.sin(a);
+    }
+    for (let y = 0; y < h; y++) {
+      const a = 2 * Math.PI * (y - h / 2) * g.pixelSizeUm * k.ky;
+      byRe[i * h + y] = Math.cos(a);
+      byIm[i * h + y] = Math.sin(a);
+    }
+  });
+  return tidy(() => ({
+    ax: complex(tensor(axRe, [b, w, 1], opts), tensor(axIm, [b, w, 1], opts)),
+    by: complex(tensor(byRe, [b, 1, h], opts), tensor(byIm, [b, 1, h], opts)),
+  }));
 }

@@ -30,11 +30,11 @@
 // The k0 that maximises the correlation's magnitude is the joint maximum-likelihood estimate with the
 // phase (the phase is referred to the image centre, so an error δk in k0 moves it by 2π·δk·r̄, r̄ the
 // signal's centroid): robust.ts polishes k0 on it before reading the phase.
-import { cat, complex, type Device, type DType, fft, type Tensor, tensor, tidy } from '../engine/index.js';
+import { cat, type Device, type DType, fft, type Tensor, tensor, tidy } from '../engine/index.js';
 import { separateBands } from './bands.js';
 import { frequencySteps, type ImageGrid, maxRadiusPerUm } from './grid.js';
 import { type OtfTable, otf2d, radiusGrid } from './otf.js';
-import type { KCandidate, OverlapSettings } from './overlap.js';
+import { type KCandidate, type OverlapSettings, rampFactors } from './overlap.js';
 import type { Modamp } from './search.js';
 import { type ObjectSnr, objectSnr, snrAt, supportEdge } from './snr.js';
 
@@ -231,32 +231,10 @@ export function correlationAt(
   ks: readonly { kx: number; ky: number }[],
   g: ImageGrid,
 ): Modamp[] {
-  const b = ks.length;
-  const { height: h, width: w } = g;
   const real = cross.dtype === 'complex128' ? 'float64' : 'float32';
-  const Arr = real === 'float64' ? Float64Array : Float32Array;
-  const axRe = new Arr(b * w);
-  const axIm = new Arr(b * w);
-  const byRe = new Arr(b * h);
-  const byIm = new Arr(b * h);
-  ks.forEach((k, i) => {
-    // Arguments in double (hundreds of radians at the image edge), then rounded.
-    for (let x = 0; x < w; x++) {
-      const a = 2 * Math.PI * (x - w / 2) * g.pixelSizeUm * k.kx;
-      axRe[i * w + x] = Math.cos(a);
-      axIm[i * w + x] = Math.sin(a);
-    }
-    for (let y = 0; y < h; y++) {
-      const a = 2 * Math.PI * (y - h / 2) * g.pixelSizeUm * k.ky;
-      byRe[i * h + y] = Math.cos(a);
-      byIm[i * h + y] = Math.sin(a);
-    }
-  });
   const out = tidy(() => {
-    const opts = { dtype: real, device: cross.device } as const;
-    const ax = complex(tensor(axRe, [b, w, 1], opts), tensor(axIm, [b, w, 1], opts));
-    const by = complex(tensor(byRe, [b, 1, h], opts), tensor(byIm, [b, 1, h], opts));
-    const num = by.matmul(cross.matmul(ax)).reshape([b]);
+    const { ax, by } = rampFactors(ks, g, { dtype: real, device: cross.device });
+    const num = by.matmul(cross.matmul(ax)).reshape([ks.length]);
     return num.viewAsReal().div(den.unsqueeze(1)).to('float64').toArray();
   });
   return ks.map((_, i) => [out[2 * i] as number, out[2 * i + 1] as number]);
