@@ -17,7 +17,7 @@
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++14"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
-      "libraries": ["-L<(torch_lib_dir)", "-Wl,-rpath,<(torch_lib_dir)", "<@(torch_libraries)"]
+      "libraries": ["-L<(torch_lib_dir)", "-Wl,-rpath,<(torch_lib_dir)", "<@(torch_libraries)", "-ldl"]
     }
   ]
 }
