@@ -270,6 +270,10 @@ RDL_OP(buildInfo, {
   o.Set("cudaAvailable", cuda);
   o.Set("cudaDeviceCount", cuda ? static_cast<double>(at::detail::getCUDAHooks().getNumGPUs()) : 0.0);
   o.Set("debug", debug_mode());
+  // OpenBLAS's own thread count (see SingleThreadedOpenBlas), or null with another BLAS.
+  using GetThreads = int (*)();
+  auto get = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  o.Set("openblasThreads", get ? Napi::Value(Napi::Number::New(info.Env(), get())) : info.Env().Null());
   return o;
 })
 }  // namespace

@@ -28,6 +28,8 @@ export interface NativeAddon {
     cudaAvailable: boolean;
     cudaDeviceCount: number;
     debug: boolean;
+    /** OpenBLAS's thread count (1 unless OPENBLAS_NUM_THREADS says otherwise), null with another BLAS. */
+    openblasThreads: number | null;
   };
   // conversion and properties
   fromArray(data: ArrayBufferView, shape: Ints, dtype?: string | null, device?: string | null): H;

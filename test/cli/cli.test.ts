@@ -1,5 +1,6 @@
 // The rdl command as a user runs it: help, version, the engine check, exit codes.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { ROOT, rdl } from '../helpers.js';
@@ -30,6 +31,20 @@ describe('rdl command line', () => {
     const bad = rdl('--threads', 'zero', 'check');
     assert.equal(bad.status, 1);
     assert.equal(bad.stderr.trim(), 'rdl: --threads: expected an integer ≥ 1, got "zero"');
+  });
+  it('runs OpenBLAS on one thread unless OPENBLAS_NUM_THREADS says otherwise', (t) => {
+    const info = (env: NodeJS.ProcessEnv) =>
+      JSON.parse(
+        spawnSync(process.execPath, [`${ROOT}bin/rdl.js`, 'check', '--json'], { encoding: 'utf8', env }).stdout,
+      ).engine;
+    const { OPENBLAS_NUM_THREADS: _, ...clean } = process.env;
+    const plain = info(clean);
+    if (plain.openblasThreads === null) {
+      t.skip('this libtorch does not use OpenBLAS');
+      return;
+    }
+    assert.equal(plain.openblasThreads, 1);
+    assert.equal(info({ ...clean, OPENBLAS_NUM_THREADS: '2' }).openblasThreads, 2);
   });
   it('fails on an unknown command', () => {
     const r = rdl('frobnicate');

@@ -57,8 +57,9 @@ export function registerCheck(program: Command): void {
         process.stdout.write(`${JSON.stringify({ ok, engine: info, checks: results }, null, 2)}\n`);
       } else {
         const devices = info.cudaAvailable ? `cpu, cuda (${info.cudaDeviceCount} GPU)` : 'cpu';
+        const blas = info.openblasThreads === null ? '' : `; OpenBLAS threads: ${info.openblasThreads}`;
         process.stdout.write(
-          `libtorch ${info.torchVersion}${info.cudaBuild ? ' (CUDA build)' : ''}; devices: ${devices}; CPU threads: ${info.threads}\n`,
+          `libtorch ${info.torchVersion}${info.cudaBuild ? ' (CUDA build)' : ''}; devices: ${devices}; CPU threads: ${info.threads}${blas}\n`,
         );
         for (const r of results) process.stdout.write(`${r.ok ? 'ok  ' : 'FAIL'} ${r.name}: ${r.detail}\n`);
         process.stdout.write(ok ? 'rdl engine: all checks passed\n' : 'rdl engine: some checks FAILED\n');
