@@ -10,7 +10,7 @@
 // lens is small against the grid (a 256² cycle near the OTF cutoff: boxes of ~70–150 bins).
 import { cat, complex, type Device, type DType, fft, keep, type Tensor, tensor, tidy } from '../engine/index.js';
 import { frequencySteps, type ImageGrid } from './grid.js';
-import type { OtfTable } from './otf.js';
+import { type OtfTable, otfAt } from './otf.js';
 import type { KCandidate, OverlapSettings } from './overlap.js';
 import type { Modamp } from './search.js';
 
@@ -187,9 +187,7 @@ export class SpectralModamp {
     // √(OTF(|u|)² + OTF(|u ∓ k|)²) where both radii are within R and both |OTF| above the threshold).
     const weights = new (this.#dtype === 'float64' ? Float64Array : Float32Array)(b * 2 * plane);
     const index = new Int32Array(b * 2 * plane);
-    const otf = this.#table.values;
-    const last = otf.length - 1;
-    const invStep = 1 / this.#table.stepPerUm;
+    const table = this.#table;
     const fixed = this.#fixed;
     const otf0 = this.#otf0;
     const dx2 = new Float64Array(w);
@@ -211,10 +209,7 @@ export class SpectralModamp {
             if (fixed[pixel] === 0) continue;
             const r = Math.sqrt((dx2[x] as number) + dy2);
             if (!(r <= cutoffPerUm)) continue;
-            const t = Math.min(r * invStep, last);
-            const j = Math.floor(t);
-            const lo = otf[j] as number;
-            const shifted = j < last ? lo + ((otf[j + 1] as number) - lo) * (t - j) : lo;
+            const shifted = otfAt(table, r);
             if (!(Math.abs(shifted) > otfThreshold)) continue;
             const centre = otf0[pixel] as number;
             weights[o] = shifted * (1 / Math.sqrt(centre * centre + shifted * shifted));

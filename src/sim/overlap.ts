@@ -9,10 +9,11 @@
 // uses Parseval (Σ_r|IFFT(X)|² = Σ_q|X|²/(H·W)) instead of real-space sums; the ramp e^{iψ} is
 // separable, so the sum over x is taken before multiplying by the y factor; candidates of several
 // orientations go through one batched call.
-import { complex, type Device, type DType, fft, type Tensor, tensor, tidy } from '../engine/index.js';
+import { type Device, type DType, fft, type Tensor, tensor, tidy } from '../engine/index.js';
 import { axisFrequencies, frequencySteps, type ImageGrid } from './grid.js';
 import { OtfLookup, type OtfTable, radiusGrid } from './otf.js';
 import { SpectralModamp } from './overlap-spectral.js';
+import { modampAt } from './peakmap.js';
 import type { Modamp } from './search.js';
 
 export interface OverlapSettings {
@@ -57,13 +58,13 @@ export class ModampEvaluator {
     this.#qy = axisFrequencies(grid.height, dky, 'fft');
     this.#lookup = new OtfLookup(table, opts);
     this.#bandsRe = tidy(() => bands.viewAsReal().clone());
-    [this.#bandPower, this.#otf0Sq, this.#fixedMask] = tidy(() => {
+    let otf0: Tensor;
+    [this.#bandPower, this.#otf0Sq, this.#fixedMask, otf0] = tidy(() => {
       const r0 = radiusGrid(grid, 'fft', opts);
-      const otf0 = this.#lookup.at(r0);
-      const mask = r0.le(settings.cutoffPerUm).logicalAnd(otf0.abs().gt(settings.otfThreshold));
-      return [bands.abs().square(), otf0.square(), mask];
+      const otf = this.#lookup.at(r0);
+      const mask = r0.le(settings.cutoffPerUm).logicalAnd(otf.abs().gt(settings.otfThreshold));
+      return [bands.abs().square(), otf.square(), mask, otf];
     });
-    const otf0 = tidy(() => this.#lookup.at(radiusGrid(grid, 'fft', opts)));
     this.#spectral = new SpectralModamp(bands, otf0, this.#fixedMask, table, grid, settings);
     otf0.dispose();
   }
@@ -76,13 +77,10 @@ export class ModampEvaluator {
     if (cands.length === 0) return [];
     if (via === 'spectral' || (via === 'auto' && this.#spectral.isCheaper(cands)))
       return this.#spectral.evaluate(cands);
-    const out = tidy(() => {
+    return tidy(() => {
       const { cross, den } = this.crossProducts(cands);
-      const { ax, by } = rampFactors(cands, this.#grid, { dtype: this.#dtype, device: this.#device });
-      const num = by.matmul(cross.matmul(ax)).reshape([cands.length]); // Σ_y by·Σ_x cross·ax
-      return num.viewAsReal().div(den.unsqueeze(1)).toArray();
+      return modampAt(cross, den, cands, this.#grid);
     });
-    return cands.map((_, i) => [out[2 * i] as number, out[2 * i + 1] as number]);
   }
 
   /**
@@ -138,39 +136,4 @@ export class ModampEvaluator {
     this.#spectral.dispose();
     this.#lookup.dispose();
   }
-}
-
-/**
- * Ramp factors e^{i2π(x − W/2)·dx·kx} [b, x, 1] and e^{i2π(y − H/2)·dx·ky} [b, 1, y] of the phase
- * ramp e^{iψ} (separable), for one k per batch entry. Arguments in double (hundreds of radians at
- * the image edge), then rounded to dtype. Created in the caller's scope.
- */
-export function rampFactors(
-  ks: readonly { kx: number; ky: number }[],
-  g: ImageGrid,
-  opts: { dtype: DType; device: Device },
-): { ax: Tensor; by: Tensor } {
-  const b = ks.length;
-  const { height: h, width: w } = g;
-  const Arr = opts.dtype === 'float64' ? Float64Array : Float32Array;
-  const axRe = new Arr(b * w);
-  const axIm = new Arr(b * w);
-  const byRe = new Arr(b * h);
-  const byIm = new Arr(b * h);
-  ks.forEach((k, i) => {
-    for (let x = 0; x < w; x++) {
-      const a = 2 * Math.PI * (x - w / 2) * g.pixelSizeUm * k.kx;
-      axRe[i * w + x] = Math.cos(a);
-      axIm[i * w + x] = Math.sin(a);
-    }
-    for (let y = 0; y < h; y++) {
-      const a = 2 * Math.PI * (y - h / 2) * g.pixelSizeUm * k.ky;
-      byRe[i * h + y] = Math.cos(a);
-      byIm[i * h + y] = Math.sin(a);
-    }
-  });
-  return tidy(() => ({
-    ax: complex(tensor(axRe, [b, w, 1], opts), tensor(axIm, [b, w, 1], opts)),
-    by: complex(tensor(byRe, [b, 1, h], opts), tensor(byIm, [b, 1, h], opts)),
-  }));
 }

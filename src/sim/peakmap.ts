@@ -3,8 +3,9 @@
 // (ψ as in overlap.ts, origin at pixel (H/2, W/2)): the reference's value at k' except that the OTF
 // weights stay those of k. ψ is separable, so a whole grid kx × ky costs two matrix products
 // (Ey·cross·Ex) instead of two inverse FFTs per candidate.
-import { complex, type Tensor, tensor, tidy } from '../engine/index.js';
+import { complex, type Device, type DType, type Tensor, tensor, tidy } from '../engine/index.js';
 import type { ImageGrid } from './grid.js';
+import type { Modamp } from './search.js';
 import type { KGrid } from './window.js';
 
 /**
@@ -53,6 +54,60 @@ export function modampOnGrids(cross: Tensor, den: Tensor, grids: readonly KGrid[
       .toArray() as Float64Array;
   });
   return grids.map((_, s) => flat.slice(s * nx * ny, (s + 1) * nx * ny));
+}
+
+/**
+ * Σ cross·e^{iψ(k)}/den for one k per batch entry (ψ as in overlap.ts, origin at pixel (H/2, W/2)):
+ * the modamp (or the phase correlation) at k from the cross products built for k or near it.
+ */
+export function modampAt(
+  cross: Tensor,
+  den: Tensor,
+  ks: readonly { kx: number; ky: number }[],
+  g: ImageGrid,
+): Modamp[] {
+  const real = cross.dtype === 'complex128' ? 'float64' : 'float32';
+  const out = tidy(() => {
+    const { ax, by } = rampFactors(ks, g, { dtype: real, device: cross.device });
+    const num = by.matmul(cross.matmul(ax)).reshape([ks.length]);
+    return num.viewAsReal().div(den.unsqueeze(1)).to('float64').toArray();
+  });
+  return ks.map((_, i) => [out[2 * i] as number, out[2 * i + 1] as number]);
+}
+
+/**
+ * Ramp factors e^{i2π(x − W/2)·dx·kx} [b, x, 1] and e^{i2π(y − H/2)·dx·ky} [b, 1, y] of the phase
+ * ramp e^{iψ} (separable), for one k per batch entry. Arguments in double (hundreds of radians at
+ * the image edge), then rounded to dtype. Created in the caller's scope.
+ */
+export function rampFactors(
+  ks: readonly { kx: number; ky: number }[],
+  g: ImageGrid,
+  opts: { dtype: DType; device: Device },
+): { ax: Tensor; by: Tensor } {
+  const b = ks.length;
+  const { height: h, width: w } = g;
+  const Arr = opts.dtype === 'float64' ? Float64Array : Float32Array;
+  const axRe = new Arr(b * w);
+  const axIm = new Arr(b * w);
+  const byRe = new Arr(b * h);
+  const byIm = new Arr(b * h);
+  ks.forEach((k, i) => {
+    for (let x = 0; x < w; x++) {
+      const a = 2 * Math.PI * (x - w / 2) * g.pixelSizeUm * k.kx;
+      axRe[i * w + x] = Math.cos(a);
+      axIm[i * w + x] = Math.sin(a);
+    }
+    for (let y = 0; y < h; y++) {
+      const a = 2 * Math.PI * (y - h / 2) * g.pixelSizeUm * k.ky;
+      byRe[i * h + y] = Math.cos(a);
+      byIm[i * h + y] = Math.sin(a);
+    }
+  });
+  return tidy(() => ({
+    ax: complex(tensor(axRe, [b, w, 1], opts), tensor(axIm, [b, w, 1], opts)),
+    by: complex(tensor(byRe, [b, 1, h], opts), tensor(byIm, [b, 1, h], opts)),
+  }));
 }
 
 /** Index of the largest finite value, or −1. */

@@ -33,9 +33,8 @@
 import { cat, type Device, type DType, fft, type Tensor, tensor, tidy } from '../engine/index.js';
 import { separateBands } from './bands.js';
 import { frequencySteps, type ImageGrid, maxRadiusPerUm } from './grid.js';
-import { type OtfTable, otf2d, radiusGrid } from './otf.js';
-import { type KCandidate, type OverlapSettings, rampFactors } from './overlap.js';
-import type { Modamp } from './search.js';
+import { type OtfTable, otf2d, otfAt, radiusGrid } from './otf.js';
+import type { KCandidate, OverlapSettings } from './overlap.js';
 import { type ObjectSnr, objectSnr, snrAt, supportEdge } from './snr.js';
 
 export interface PhaseSettings extends OverlapSettings {
@@ -154,15 +153,9 @@ export class PhaseCorrelator {
     const { height: H, width: W } = this.#grid;
     const { dkx, dky } = frequencySteps(this.#grid);
     const { cutoffPerUm, otfThreshold } = this.#settings;
-    const otf = this.#table.values;
-    const last = otf.length - 1;
-    const invStep = 1 / this.#table.stepPerUm;
     const masked = (r: number): number => {
       if (!(r <= cutoffPerUm)) return 0;
-      const t = Math.min(r * invStep, last);
-      const j = Math.floor(t);
-      const lo = otf[j] as number;
-      const v = j < last ? lo + ((otf[j + 1] as number) - lo) * (t - j) : lo;
+      const v = otfAt(this.#table, r);
       return v > otfThreshold ? v : 0;
     };
     const h0 = this.#h0;
@@ -222,22 +215,6 @@ export class PhaseCorrelator {
   dispose(): void {
     for (const t of [this.#bandsRe, this.#taper]) t.dispose();
   }
-}
-
-/** Σ cross·e^{iψ(k)}/den for one k per batch entry (ψ as in overlap.ts, origin at pixel (H/2, W/2)). */
-export function correlationAt(
-  cross: Tensor,
-  den: Tensor,
-  ks: readonly { kx: number; ky: number }[],
-  g: ImageGrid,
-): Modamp[] {
-  const real = cross.dtype === 'complex128' ? 'float64' : 'float32';
-  const out = tidy(() => {
-    const { ax, by } = rampFactors(ks, g, { dtype: real, device: cross.device });
-    const num = by.matmul(cross.matmul(ax)).reshape([ks.length]);
-    return num.viewAsReal().div(den.unsqueeze(1)).to('float64').toArray();
-  });
-  return ks.map((_, i) => [out[2 * i] as number, out[2 * i + 1] as number]);
 }
 
 /** 1 everywhere but the zero frequency (FFT order). */

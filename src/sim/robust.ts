@@ -18,8 +18,8 @@
 import { tidy } from '../engine/index.js';
 import { frequencySteps, type ImageGrid } from './grid.js';
 import type { ModampEvaluator } from './overlap.js';
-import { argmax, modampOnGrids, quadraticPeak3x3 } from './peakmap.js';
-import { correlationAt, type PhaseCorrelator } from './phase.js';
+import { argmax, modampAt, modampOnGrids, quadraticPeak3x3 } from './peakmap.js';
+import type { PhaseCorrelator } from './phase.js';
 import { analyseCoarse, type CoarseSample, judge, type Reliability } from './reliability.js';
 import type { Candidate, Modamp } from './search.js';
 import {
@@ -177,24 +177,11 @@ function refine(evaluator: ModampEvaluator, g: ImageGrid, starts: { kx: number; 
       let centres = out.map((o) => ({ kx: o.kx, ky: o.ky }));
       if (pass === 0) centres = stage(cross, den, g, centres, FINE1.n, FINE1.stepDk * dkr).map((c) => c.at);
       // Re-centre the fine grid until its best sample is interior (at most 3 times), then fit.
-      let fine = stage(cross, den, g, centres, FINE2.n, FINE2.stepDk * dkr);
-      for (let t = 0; t < 3 && fine.some((f) => f.onBorder); t++) {
-        fine = stage(
-          cross,
-          den,
-          g,
-          fine.map((f) => f.at),
-          FINE2.n,
-          FINE2.stepDk * dkr,
-        );
-      }
-      fine.forEach((f, d) => {
+      peaks(cross, den, g, centres, FINE2.n, FINE2.stepDk * dkr, 3).forEach((p, d) => {
         const o = out[d] as Refined;
-        const q = quadraticPeak3x3(f.around);
-        const s = FINE2.stepDk * dkr;
-        o.kx = f.at.kx + (q ? q.dx * s : 0);
-        o.ky = f.at.ky + (q ? q.dy * s : 0);
-        o.degenerate = q ? null : 'no quadratic maximum at the refined peak; kept the best sample';
+        o.kx = p.kx;
+        o.ky = p.ky;
+        o.degenerate = p.ok ? null : 'no quadratic maximum at the refined peak; kept the best sample';
       });
     });
     const moved = out.some(
@@ -216,22 +203,8 @@ function polish(
   const step = POLISH.stepDk * frequencySteps(g).dkr;
   return tidy(() => {
     const { cross, den } = correlator.crossProducts(starts.map((k, d) => ({ orientation: d, kx: k.kx, ky: k.ky })));
-    let grids = stage(cross, den, g, starts, POLISH.n, step);
-    for (let t = 0; t < POLISH.recentre && grids.some((f) => f.onBorder); t++) {
-      grids = stage(
-        cross,
-        den,
-        g,
-        grids.map((f) => f.at),
-        POLISH.n,
-        step,
-      );
-    }
-    const ks = grids.map((f) => {
-      const q = quadraticPeak3x3(f.around);
-      return { kx: f.at.kx + (q ? q.dx * step : 0), ky: f.at.ky + (q ? q.dy * step : 0), ok: q !== null };
-    });
-    const values = correlationAt(cross, den, ks, g);
+    const ks = peaks(cross, den, g, starts, POLISH.n, step, POLISH.recentre);
+    const values = modampAt(cross, den, ks, g);
     return ks.map((k, d) => {
       const v = values[d] as Modamp;
       return {
@@ -241,6 +214,38 @@ function polish(
         degenerate: k.ok ? null : 'no quadratic maximum of the phase correlation; kept the best sample',
       };
     });
+  });
+}
+
+/**
+ * The peak of |Σ cross·e^{iψ}|/den near each centre: an n×n grid at `step` (cycles/µm), re-centred
+ * on its best sample while that lies on the border (at most `recentres` times), then the vertex
+ * of the quadratic through the 3×3 samples around it (ok: false when there is none; the best
+ * sample then).
+ */
+function peaks(
+  cross: Parameters<typeof modampOnGrids>[0],
+  den: Parameters<typeof modampOnGrids>[1],
+  g: ImageGrid,
+  centres: readonly { kx: number; ky: number }[],
+  n: number,
+  step: number,
+  recentres: number,
+): { kx: number; ky: number; ok: boolean }[] {
+  let grids = stage(cross, den, g, centres, n, step);
+  for (let t = 0; t < recentres && grids.some((f) => f.onBorder); t++) {
+    grids = stage(
+      cross,
+      den,
+      g,
+      grids.map((f) => f.at),
+      n,
+      step,
+    );
+  }
+  return grids.map((f) => {
+    const q = quadraticPeak3x3(f.around);
+    return { kx: f.at.kx + (q ? q.dx * step : 0), ky: f.at.ky + (q ? q.dy * step : 0), ok: q !== null };
   });
 }
 

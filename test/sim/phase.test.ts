@@ -8,7 +8,8 @@ import { estimateCycle, overlapCutoffPerUm } from '../../src/sim/estimate.js';
 import type { ImageGrid } from '../../src/sim/grid.js';
 import { otf2d, otfAt, otfTableForGrid, syntheticRadialOtf } from '../../src/sim/otf.js';
 import { ModampEvaluator } from '../../src/sim/overlap.js';
-import { correlationAt, PhaseCorrelator } from '../../src/sim/phase.js';
+import { modampAt } from '../../src/sim/peakmap.js';
+import { PhaseCorrelator } from '../../src/sim/phase.js';
 import { simulatorParameters } from '../../src/sim/simulate/optics.js';
 import { simulateSample } from '../../src/sim/simulate/sample.js';
 import { objectSnr, snrAt } from '../../src/sim/snr.js';
@@ -35,7 +36,7 @@ function correlatorPhases(frames: Tensor, g: ImageGrid, ks: { kx: number; ky: nu
   try {
     return tidy(() => {
       const { cross, den } = c.crossProducts(ks.map((k, d) => ({ orientation: d, ...k })));
-      return correlationAt(cross, den, ks, g).map((v) => -Math.atan2(v[1], v[0]));
+      return modampAt(cross, den, ks, g).map((v) => -Math.atan2(v[1], v[0]));
     });
   } finally {
     c.dispose();
