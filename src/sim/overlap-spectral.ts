@@ -14,13 +14,13 @@ import { type OtfTable, otfAt } from './otf.js';
 import type { KCandidate, OverlapSettings } from './overlap.js';
 import type { Modamp } from './search.js';
 
-/** The spectrum boxes of one batch: common sizes, per-candidate first bins (centred labels). */
-interface Boxes {
+/** A candidate's two spectrum boxes: common size h × w, first frequency label per band (bins, centred). */
+interface Box {
   h: number;
   w: number;
-  /** [candidate][band] first frequency label along y and x (bins, may be negative). */
-  y0: number[][];
-  x0: number[][];
+  /** [band 0, band 1] first label along y and x (may be negative). */
+  y0: [number, number];
+  x0: [number, number];
 }
 
 export class SpectralModamp {
@@ -73,29 +73,37 @@ export class SpectralModamp {
   isCheaper(cands: readonly KCandidate[]): boolean {
     const { height: H, width: W } = this.#grid;
     return cands.every((c) => {
-      const { h, w } = this.#boxes([c]);
+      const { h, w } = this.#box(c);
       return h * w * (h + w) <= 10 * H * W * Math.log2(H * W);
     });
   }
 
+  /**
+   * One candidate at a time: the lenses of different orientations have different shapes, and a
+   * common box for a batch would cost about twice the products (a call's overhead is ~0.1 ms, the
+   * products ~1 ms).
+   */
   evaluate(cands: readonly KCandidate[]): Modamp[] {
-    // One candidate at a time: the lenses of different orientations have different shapes, and a
-    // common box would cost about twice the products (per-call overhead is ~0.1 ms, the products ~1 ms).
-    const out = tidy(() => cat(cands.map((c) => this.#modamp([c], this.#boxes([c])))).toArray());
+    const out = tidy(() => cat(cands.map((c) => this.#modamp(c))).toArray());
     return cands.map((_, i) => [out[2 * i] as number, out[2 * i + 1] as number]);
   }
 
-  /** modamp [b, 2] (re, im) of candidates sharing the box sizes bx. */
-  #modamp(cands: readonly KCandidate[], boxes: Boxes): Tensor {
+  /** modamp [2] (re, im) of one candidate. */
+  #modamp(c: KCandidate): Tensor {
+    const box = this.#box(c);
     return tidy(() => {
-      const { a0, a1, den } = this.#weightedBoxes(cands, boxes);
-      const kx = this.#kernel(cands, boxes, 'x');
-      const ky = this.#kernel(cands, boxes, 'y');
-      // Σ_{a,a'} Ky[a,a']·(conj(A0)·Kx·A1ᵀ)[a,a'], batched over candidates.
-      const m = a0.conj().matmul(kx).matmul(a1.transpose(1, 2));
+      const { a0, a1, den } = this.#weightedBoxes(c, box);
+      // Σ_{a,a'} Ky[a,a']·(conj(A0)·Kx·A1ᵀ)[a,a'].
+      const m = a0
+        .conj()
+        .matmul(this.#kernel(c, box, 'x'))
+        .matmul(a1.transpose(0, 1));
       const n2 = (this.#grid.height * this.#grid.width) ** 2;
-      const num = m.mul(ky).sum([1, 2]).div(n2);
-      return num.viewAsReal().div(den.unsqueeze(1));
+      const num = m
+        .mul(this.#kernel(c, box, 'y'))
+        .sum()
+        .div(n2);
+      return num.viewAsReal().div(den);
     });
   }
 
@@ -137,11 +145,11 @@ export class SpectralModamp {
   }
 
   /**
-   * Bounding boxes of each candidate's two lenses (band 0: |u| ≤ S, |u − k| ≤ S; band 1: |u| ≤ S,
-   * |u + k| ≤ S, S the support radius), grown to one common size so the batch is one tensor,
-   * and kept inside the grid. Grown boxes only add bins whose weight is 0.
+   * The candidate's two lens boxes (band 0: |u| ≤ S, |u − k| ≤ S; band 1: |u| ≤ S, |u + k| ≤ S, its
+   * mirror image), grown to one size h × w and kept inside the grid: the first frequency label
+   * (bins, may be negative) of each band along y and x. Grown boxes only add bins of weight 0.
    */
-  #boxes(cands: readonly KCandidate[]): Boxes {
+  #box(c: KCandidate): Box {
     const { height: H, width: W } = this.#grid;
     const { dkx, dky } = frequencySteps(this.#grid);
     // Centred labels run from −⌊n/2⌋ to ⌈n/2⌉ − 1; a lens that does not exist gets one (zero-weight) bin.
@@ -154,119 +162,106 @@ export class SpectralModamp {
         Math.min(Math.floor(hi / dk + 1e-9), Math.ceil(n / 2) - 1),
       ];
     };
-    const spans = cands.map((c) => {
-      // Band 1's lens (|u + k| ≤ S) is band 0's mirrored through the origin.
-      const lens = this.#lens(c.kx, c.ky);
-      return [1, -1].map((sign) => ({ x: range(lens?.x, sign, dkx, W), y: range(lens?.y, sign, dky, H) }));
-    });
-    let h = 1;
-    let w = 1;
-    for (const s of spans.flat()) {
-      h = Math.max(h, s.y[1] - s.y[0] + 1);
-      w = Math.max(w, s.x[1] - s.x[0] + 1);
-    }
+    const lens = this.#lens(c.kx, c.ky);
+    const spans = [1, -1].map((sign) => ({ x: range(lens?.x, sign, dkx, W), y: range(lens?.y, sign, dky, H) }));
+    const h = Math.max(...spans.map((s) => s.y[1] - s.y[0] + 1));
+    const w = Math.max(...spans.map((s) => s.x[1] - s.x[0] + 1));
     const place = (lo: number, size: number, n: number) => Math.min(lo, Math.ceil(n / 2) - size);
     return {
       h,
       w,
-      y0: spans.map((bs) => bs.map((s) => place(s.y[0], h, H))),
-      x0: spans.map((bs) => bs.map((s) => place(s.x[0], w, W))),
+      y0: spans.map((s) => place(s.y[0], h, H)) as [number, number],
+      x0: spans.map((s) => place(s.x[0], w, W)) as [number, number],
     };
   }
 
-  /** A0 = band0·w0 and A1 = B1·w1 on their boxes [b, h, w] (complex), and den = Σ|A0|² + Σ|A1|² over H·W. */
-  #weightedBoxes(cands: readonly KCandidate[], bx: Boxes): { a0: Tensor; a1: Tensor; den: Tensor } {
+  /** A0 = band0·w0 and A1 = B1·w1 on their boxes [h, w] (complex), and den = Σ|A0|² + Σ|A1|² over H·W. */
+  #weightedBoxes(c: KCandidate, bx: Box): { a0: Tensor; a1: Tensor; den: Tensor } {
     const { height: H, width: W } = this.#grid;
     const { dkx, dky } = frequencySteps(this.#grid);
     const { cutoffPerUm, otfThreshold } = this.#settings;
-    const b = cands.length;
     const { h, w } = bx;
     const plane = h * w;
     // The weights are computed here rather than as a dozen tensor passes over the boxes: one loop
     // with the reference's arithmetic (the table's linear interpolation, then w = OTF(|u ∓ k|)/
     // √(OTF(|u|)² + OTF(|u ∓ k|)²) where both radii are within R and both |OTF| above the threshold).
-    const weights = new (this.#dtype === 'float64' ? Float64Array : Float32Array)(b * 2 * plane);
-    const index = new Int32Array(b * 2 * plane);
+    const weights = new (this.#dtype === 'float64' ? Float64Array : Float32Array)(2 * plane);
+    const index = new Int32Array(2 * plane);
     const table = this.#table;
     const fixed = this.#fixed;
     const otf0 = this.#otf0;
     const dx2 = new Float64Array(w);
-    cands.forEach((c, i) => {
-      for (let s = 0; s < 2; s++) {
-        const sign = s === 0 ? 1 : -1;
-        const p = i * 2 + s;
-        const x0 = bx.x0[i]?.[s] as number;
-        const y0 = bx.y0[i]?.[s] as number;
-        const bandOffset = (c.orientation * 2 + s) * H * W;
-        for (let x = 0; x < w; x++) dx2[x] = ((x0 + x) * dkx - sign * c.kx) ** 2;
-        for (let y = 0; y < h; y++) {
-          const dy2 = ((y0 + y) * dky - sign * c.ky) ** 2;
-          const first = (y0 + y + Math.floor(H / 2)) * W + Math.floor(W / 2) + x0;
-          let o = p * plane + y * w;
-          for (let x = 0; x < w; x++, o++) {
-            const pixel = first + x;
-            index[o] = bandOffset + pixel;
-            if (fixed[pixel] === 0) continue;
-            const r = Math.sqrt((dx2[x] as number) + dy2);
-            if (!(r <= cutoffPerUm)) continue;
-            const shifted = otfAt(table, r);
-            if (!(Math.abs(shifted) > otfThreshold)) continue;
-            const centre = otf0[pixel] as number;
-            weights[o] = shifted * (1 / Math.sqrt(centre * centre + shifted * shifted));
-          }
+    for (let s = 0; s < 2; s++) {
+      const sign = s === 0 ? 1 : -1;
+      const x0 = bx.x0[s] as number;
+      const y0 = bx.y0[s] as number;
+      const bandOffset = (c.orientation * 2 + s) * H * W;
+      for (let x = 0; x < w; x++) dx2[x] = ((x0 + x) * dkx - sign * c.kx) ** 2;
+      for (let y = 0; y < h; y++) {
+        const dy2 = ((y0 + y) * dky - sign * c.ky) ** 2;
+        const first = (y0 + y + Math.floor(H / 2)) * W + Math.floor(W / 2) + x0;
+        let o = s * plane + y * w;
+        for (let x = 0; x < w; x++, o++) {
+          const pixel = first + x;
+          index[o] = bandOffset + pixel;
+          if (fixed[pixel] === 0) continue;
+          const r = Math.sqrt((dx2[x] as number) + dy2);
+          if (!(r <= cutoffPerUm)) continue;
+          const shifted = otfAt(table, r);
+          if (!(Math.abs(shifted) > otfThreshold)) continue;
+          const centre = otf0[pixel] as number;
+          weights[o] = shifted * (1 / Math.sqrt(centre * centre + shifted * shifted));
         }
       }
-    });
+    }
     const opts = { dtype: this.#dtype, device: this.#device };
     return tidy(() => {
       const a = this.#bands
         .indexSelect(0, tensor(index, [index.length], { dtype: 'int32', device: this.#device }))
         .viewAsReal()
-        .reshape([b, 2, h, w, 2])
-        .mul(tensor(weights, [b, 2, h, w, 1], opts))
+        .reshape([2, h, w, 2])
+        .mul(tensor(weights, [2, h, w, 1], opts))
         .viewAsComplex();
       const den = a
         .abs()
         .square()
-        .sum([1, 2, 3])
+        .sum()
         .div(H * W); // Parseval
-      return { a0: a.select(1, 0), a1: a.select(1, 1), den };
+      return { a0: a.select(0, 0), a1: a.select(0, 1), den };
     });
   }
 
   /**
-   * Kx [b, w, w] (axis 'x') or Ky [b, h, h] (axis 'y'): entry [j, j'] = e^{−iπκ}·D_n(u'_j' − u_j + κ)
-   * with u the band-0 box's labels, u' the band-1 box's, κ = k/dk. Built from its 2n−1 distinct
-   * values (it is Toeplitz) by one gather.
+   * Kx [w, w] (axis 'x') or Ky [h, h] (axis 'y'): entry [j, j'] = e^{−iπκ}·D_n(u'_j' − u_j + κ) with
+   * u the band-0 box's labels, u' the band-1 box's, κ = k/dk. Built from its 2n−1 distinct values
+   * (it is Toeplitz) by one gather.
    */
-  #kernel(cands: readonly KCandidate[], bx: Boxes, axis: 'x' | 'y'): Tensor {
+  #kernel(c: KCandidate, bx: Box, axis: 'x' | 'y'): Tensor {
     const n = axis === 'x' ? this.#grid.width : this.#grid.height;
     const { dkx, dky } = frequencySteps(this.#grid);
     const size = axis === 'x' ? bx.w : bx.h;
     const starts = axis === 'x' ? bx.x0 : bx.y0;
-    const b = cands.length;
     const m = 2 * size - 1;
-    const re = new Float64Array(b * m);
-    const im = new Float64Array(b * m);
-    cands.forEach((c, i) => {
-      const kappa = axis === 'x' ? c.kx / dkx : c.ky / dky;
-      const shift = (starts[i]?.[1] as number) - (starts[i]?.[0] as number) - (size - 1);
-      for (let t = 0; t < m; t++) {
-        const f = shift + t + kappa;
-        const s = Math.sin((Math.PI * f) / n);
-        // At f ≡ 0 (mod n) the ratio's limit is n·cos(πf)/cos(πf/n).
-        const mag =
-          Math.abs(s) < 1e-12 ? (n * Math.cos(Math.PI * f)) / Math.cos((Math.PI * f) / n) : Math.sin(Math.PI * f) / s;
-        const phase = (Math.PI * f * (n - 1)) / n - Math.PI * kappa;
-        re[i * m + t] = mag * Math.cos(phase);
-        im[i * m + t] = mag * Math.sin(phase);
-      }
-    });
+    const re = new Float64Array(m);
+    const im = new Float64Array(m);
+    const kappa = axis === 'x' ? c.kx / dkx : c.ky / dky;
+    const shift = starts[1] - starts[0] - (size - 1);
+    for (let t = 0; t < m; t++) {
+      const f = shift + t + kappa;
+      const s = Math.sin((Math.PI * f) / n);
+      // At f ≡ 0 (mod n) the ratio's limit is n·cos(πf)/cos(πf/n).
+      const mag =
+        Math.abs(s) < 1e-12 ? (n * Math.cos(Math.PI * f)) / Math.cos((Math.PI * f) / n) : Math.sin(Math.PI * f) / s;
+      const phase = (Math.PI * f * (n - 1)) / n - Math.PI * kappa;
+      re[t] = mag * Math.cos(phase);
+      im[t] = mag * Math.sin(phase);
+    }
     const opts = { dtype: this.#dtype, device: this.#device };
-    return tidy(() => {
-      const values = complex(tensor(re, [b, m], opts), tensor(im, [b, m], opts));
-      return values.indexSelect(1, this.#toeplitzIndex(size)).reshape([b, size, size]);
-    });
+    return tidy(() =>
+      complex(tensor(re, [m], opts), tensor(im, [m], opts))
+        .indexSelect(0, this.#toeplitzIndex(size))
+        .reshape([size, size]),
+    );
   }
 
   /** Flat gather index of a size×size Toeplitz matrix from its 2·size − 1 values: [j, j'] → j' − j + size − 1. */
