@@ -184,6 +184,22 @@ RDL_OP(toArray, {
   }
 })
 
+// Copies into a caller's typed array (reused across calls, so hot loops make no garbage): the same
+// element type toArray would return, and exactly the tensor's element count.
+RDL_OP(readInto, {
+  napi_typedarray_type type;
+  at::Tensor t = ForTypedArray(T(info, 0), &type);
+  if (info.Length() < 2 || !info[1].IsTypedArray()) throw std::invalid_argument("argument 1 is not a typed array");
+  auto out = info[1].As<Napi::TypedArray>();
+  if (out.TypedArrayType() != type) throw std::invalid_argument("the typed array's element type does not match the tensor's");
+  if (out.ElementLength() != static_cast<size_t>(t.numel())) {
+    throw std::invalid_argument("the typed array holds " + std::to_string(out.ElementLength()) + " elements but the tensor has " +
+                                std::to_string(t.numel()));
+  }
+  if (t.nbytes()) std::memcpy(static_cast<uint8_t*>(out.ArrayBuffer().Data()) + out.ByteOffset(), t.data_ptr(), t.nbytes());
+  return info.Env().Undefined();
+})
+
 RDL_OP(item, {
   const at::Tensor& t = T(info, 0);
   if (t.numel() != 1) throw std::invalid_argument("item() needs exactly one element, found " + std::to_string(t.numel()));
@@ -286,6 +302,7 @@ void RegisterTensor(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeTensor", ctor);
   RDL_EXPORT(exports, fromArray);
   RDL_EXPORT(exports, toArray);
+  RDL_EXPORT(exports, readInto);
   RDL_EXPORT(exports, item);
   RDL_EXPORT(exports, shape);
   RDL_EXPORT(exports, dtype);

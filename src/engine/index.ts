@@ -16,4 +16,5 @@ export * as fft from './fft.js';
 export * as F from './functional.js';
 export { loadSafetensors, type Metadata, type SafetensorsFile, saveSafetensors } from './safetensors.js';
 export { dispose, keep, tidy } from './scope.js';
+export { Scratch } from './scratch.js';
 export { type Device, type DType, isDType, Tensor, type TensorLike, type TypedArrayOut } from './tensor.js';

@@ -34,6 +34,7 @@ export interface NativeAddon {
   // conversion and properties
   fromArray(data: ArrayBufferView, shape: Ints, dtype?: string | null, device?: string | null): H;
   toArray(t: H): Float32Array | Float64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
+  readInto(t: H, out: ArrayBufferView): void;
   item(t: H): number;
   shape(t: H): number[];
   dtype(t: H): string;

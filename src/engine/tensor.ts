@@ -102,6 +102,14 @@ export class Tensor implements Scoped {
   toArray(): TypedArrayOut {
     return N().toArray(this.handle);
   }
+  /**
+   * Copies the data into `out`, which must be the typed array toArray() would return (same element
+   * type) with exactly `size` elements; a subarray view of a larger buffer works. For hot loops that
+   * would otherwise allocate a new array per call.
+   */
+  readInto(out: TypedArrayOut): void {
+    N().readInto(this.handle, out);
+  }
   toFloat32Array(): Float32Array {
     if (this.dtype === 'float32') return N().toArray(this.handle) as Float32Array;
     const t = new Tensor(N().to(this.handle, 'float32', null));

@@ -4,15 +4,41 @@
 //   Kx(d) = e^{−iπ·κx}·D_W(d + κx),  D_n(f) = Σ_{x<n} e^{i2πxf/n} = e^{iπf(n−1)/n}·sin(πf)/sin(πf/n),
 // κx = kx/dkx (k in frequency bins), and Ky likewise. O0 = band0·w0 is zero outside the lens
 // |u| ≤ R, |u − k| ≤ R, and O1 = B1·w1 outside its mirror image, so only two small boxes of the
-// spectrum take part, and the double sum is two complex matrix products per candidate:
+// spectrum take part, and the double sum is two complex matrix products per candidate (on the
+// device) and a weighted sum of the h × h result (on the host):
 //   num = Σ_{a,a'} Ky[a,a']·(conj(O0)·Kx·O1ᵀ)[a,a'].
+// Per candidate the host builds the weights (one pass serves both boxes, which are mirror images)
+// and Kx; the device gathers the boxes and multiplies. 256² on 2 cores: ~0.9 ms per candidate.
 // The same number as the two inverse FFTs up to rounding, at a fraction of their cost when the
 // lens is small against the grid (a 256² cycle near the OTF cutoff: boxes of ~70–150 bins).
-import { cat, complex, type Device, type DType, fft, keep, type Tensor, tensor, tidy } from '../engine/index.js';
+import { type Device, type DType, keep, Scratch, type Tensor, tensor, tidy } from '../engine/index.js';
 import { frequencySteps, type ImageGrid } from './grid.js';
 import { type OtfTable, otfAt } from './otf.js';
 import type { KCandidate, OverlapSettings } from './overlap.js';
 import type { Modamp } from './search.js';
+
+/**
+ * Host buffers for one candidate (scratch.ts): the boxes' indices, band 0's weights, the boxes'
+ * values, Kx, m. Shared by every instance: a candidate is evaluated start to end in one
+ * synchronous call, and ~1 MB of new buffers per fit made the robust fit (which runs many
+ * allocating passes) ~15% slower on average through extra garbage collections.
+ */
+interface Buffers {
+  index: Scratch<Int32Array>;
+  weights: Scratch<Float64Array>;
+  boxes: Scratch<Float32Array | Float64Array>;
+  kx: Scratch<Float32Array | Float64Array>;
+  m: Scratch<Float32Array | Float64Array>;
+}
+const buffers = (Arr: Float32ArrayConstructor | Float64ArrayConstructor): Buffers => ({
+  index: new Scratch(Int32Array),
+  weights: new Scratch(Float64Array),
+  boxes: new Scratch<Float32Array | Float64Array>(Arr),
+  kx: new Scratch<Float32Array | Float64Array>(Arr),
+  m: new Scratch<Float32Array | Float64Array>(Arr),
+});
+const SCRATCH32 = buffers(Float32Array);
+const SCRATCH64 = buffers(Float64Array);
 
 /** A candidate's two spectrum boxes: common size h × w, first frequency label per band (bins, centred). */
 interface Box {
@@ -24,20 +50,21 @@ interface Box {
 }
 
 export class SpectralModamp {
-  /** Bands in centred order, flattened: index ((d·2 + band)·H + y)·W + x. */
+  /** The bands flattened (a view, FFT order): index ((d·2 + band)·H + y)·W + x. */
   readonly #bands: Tensor;
-  /** OTF(|u|), centred, on the host. [H·W] */
+  /** OTF(|u|) on the host, FFT order. [H·W] */
   readonly #otf0: Float64Array;
-  /** 1 where |u| ≤ R and |OTF(|u|)| > threshold, centred, on the host. [H·W] */
+  /** 1 where |u| ≤ R and |OTF(|u|)| > threshold, on the host, FFT order. [H·W] */
   readonly #fixed: Uint8Array;
   readonly #table: OtfTable;
   readonly #grid: ImageGrid;
   readonly #settings: OverlapSettings;
-  /** Radius beyond which no weight can be non-zero, cycles/µm. */
+  /** Radius beyond which no weight can be non-zero, cycles/µm, and its square (a hair larger, against rounding). */
   readonly #supportPerUm: number;
+  readonly #support2: number;
   readonly #dtype: DType;
   readonly #device: Device;
-  readonly #toeplitz = new Map<number, Tensor>();
+  readonly #scratch: Buffers;
 
   /** bands: [D, 2, H, W] complex in FFT order; otf0 and fixedMask: [H, W] in FFT order. */
   constructor(
@@ -52,16 +79,18 @@ export class SpectralModamp {
     this.#settings = settings;
     this.#dtype = bands.dtype === 'complex128' ? 'float64' : 'float32';
     this.#device = bands.device;
+    this.#scratch = this.#dtype === 'float64' ? SCRATCH64 : SCRATCH32;
     this.#table = table;
-    this.#bands = tidy(() => fft.fftshift(bands, [-2, -1]).contiguous().reshape([-1]));
-    this.#otf0 = tidy(() => Float64Array.from(fft.fftshift(otf0, [-2, -1]).toArray()));
-    this.#fixed = tidy(() => fft.fftshift(fixedMask, [-2, -1]).to('uint8').toArray() as Uint8Array);
+    this.#bands = keep(bands.reshape([-1]));
+    this.#otf0 = Float64Array.from(otf0.toArray());
+    this.#fixed = tidy(() => fixedMask.to('uint8').toArray() as Uint8Array);
     // Both |OTF| values must exceed the threshold: beyond the table's last such radius every weight is 0.
     let last = 0;
     table.values.forEach((v, i) => {
       if (Math.abs(v) > settings.otfThreshold) last = i;
     });
     this.#supportPerUm = Math.min(settings.cutoffPerUm, (last + 1) * table.stepPerUm);
+    this.#support2 = this.#supportPerUm ** 2 * (1 + 1e-12);
   }
 
   /**
@@ -80,31 +109,49 @@ export class SpectralModamp {
 
   /**
    * One candidate at a time: the lenses of different orientations have different shapes, and a
-   * common box for a batch would cost about twice the products (a call's overhead is ~0.1 ms, the
-   * products ~1 ms).
+   * common box for a batch would cost about twice the products.
    */
   evaluate(cands: readonly KCandidate[]): Modamp[] {
-    const out = tidy(() => cat(cands.map((c) => this.#modamp(c))).toArray());
-    return cands.map((_, i) => [out[2 * i] as number, out[2 * i + 1] as number]);
+    return cands.map((c) => this.#modamp(c));
   }
 
-  /** modamp [2] (re, im) of one candidate. */
-  #modamp(c: KCandidate): Tensor {
+  /** modamp (re, im) of one candidate. */
+  #modamp(c: KCandidate): Modamp {
     const box = this.#box(c);
-    return tidy(() => {
-      const { a0, a1, den } = this.#weightedBoxes(c, box);
-      // Σ_{a,a'} Ky[a,a']·(conj(A0)·Kx·A1ᵀ)[a,a'].
-      const m = a0
+    const { h, w } = box;
+    const opts = { dtype: this.#dtype, device: this.#device };
+    const { a, den } = this.#weightedBoxes(c, box);
+    const kx = this.#scratch.kx.view(2 * w * w);
+    toeplitz(this.#kernelValues(c, box, 'x'), w, kx);
+    const ky = this.#kernelValues(c, box, 'y');
+    // m = conj(A0)·Kx·A1ᵀ [h, h] on the device; then Σ_{a,a'} Ky[a,a']·m[a,a'] on the host from Ky's
+    // 2h − 1 distinct values (it is Toeplitz), cheaper than materialising Ky and two more passes.
+    const m = this.#scratch.m.view(2 * h * h);
+    tidy(() => {
+      const boxes = tensor(a, [2, h, w, 2], opts).viewAsComplex();
+      boxes
+        .select(0, 0)
         .conj()
-        .matmul(this.#kernel(c, box, 'x'))
-        .matmul(a1.transpose(0, 1));
-      const n2 = (this.#grid.height * this.#grid.width) ** 2;
-      const num = m
-        .mul(this.#kernel(c, box, 'y'))
-        .sum()
-        .div(n2);
-      return num.viewAsReal().div(den);
+        .matmul(tensor(kx, [w, w, 2], opts).viewAsComplex())
+        .matmul(boxes.select(0, 1).transpose(0, 1))
+        .readInto(m);
     });
+    let re = 0;
+    let im = 0;
+    for (let i = 0; i < h; i++) {
+      // Row i of Ky is values[h − 1 − i … 2h − 2 − i].
+      const first = h - 1 - i;
+      for (let j = 0; j < h; j++) {
+        const mr = m[2 * (i * h + j)] as number;
+        const mi = m[2 * (i * h + j) + 1] as number;
+        const kr = ky[2 * (first + j)] as number;
+        const ki = ky[2 * (first + j) + 1] as number;
+        re += mr * kr - mi * ki;
+        im += mr * ki + mi * kr;
+      }
+    }
+    const n2 = (this.#grid.height * this.#grid.width) ** 2;
+    return [re / n2 / den, im / n2 / den];
   }
 
   /**
@@ -175,75 +222,104 @@ export class SpectralModamp {
     };
   }
 
-  /** A0 = band0·w0 and A1 = B1·w1 on their boxes [h, w] (complex), and den = Σ|A0|² + Σ|A1|² over H·W. */
-  #weightedBoxes(c: KCandidate, bx: Box): { a0: Tensor; a1: Tensor; den: Tensor } {
+  /**
+   * A = [A0, A1] on their boxes, [2, h, w] complex interleaved on the host (A0 = band0·w0, A1 =
+   * B1·w1), and den = Σ|A0|² + Σ|A1|² over H·W (Parseval). One loop with the reference's arithmetic
+   * (the table's linear interpolation, then w = OTF(|u ∓ k|)/√(OTF(|u|)² + OTF(|u ∓ k|)²) where both
+   * radii are within R and both |OTF| above the threshold), in float64 whatever the dtype.
+   */
+  #weightedBoxes(c: KCandidate, bx: Box): { a: Float32Array | Float64Array; den: number } {
     const { height: H, width: W } = this.#grid;
     const { dkx, dky } = frequencySteps(this.#grid);
-    const { cutoffPerUm, otfThreshold } = this.#settings;
     const { h, w } = bx;
-    const plane = h * w;
-    // The weights are computed here rather than as a dozen tensor passes over the boxes: one loop
-    // with the reference's arithmetic (the table's linear interpolation, then w = OTF(|u ∓ k|)/
-    // √(OTF(|u|)² + OTF(|u ∓ k|)²) where both radii are within R and both |OTF| above the threshold).
-    const weights = new (this.#dtype === 'float64' ? Float64Array : Float32Array)(2 * plane);
-    const index = new Int32Array(2 * plane);
-    const table = this.#table;
-    const fixed = this.#fixed;
-    const otf0 = this.#otf0;
-    const dx2 = new Float64Array(w);
+    // Each box element's index in the flattened bands (FFT order: labels below 0 wrap to the end).
+    const index = this.#scratch.index.view(2 * h * w);
+    const planes = [c.orientation * 2 * H * W, (c.orientation * 2 + 1) * H * W];
     for (let s = 0; s < 2; s++) {
-      const sign = s === 0 ? 1 : -1;
-      const x0 = bx.x0[s] as number;
-      const y0 = bx.y0[s] as number;
-      const bandOffset = (c.orientation * 2 + s) * H * W;
-      for (let x = 0; x < w; x++) dx2[x] = ((x0 + x) * dkx - sign * c.kx) ** 2;
       for (let y = 0; y < h; y++) {
-        const dy2 = ((y0 + y) * dky - sign * c.ky) ** 2;
-        const first = (y0 + y + Math.floor(H / 2)) * W + Math.floor(W / 2) + x0;
-        let o = s * plane + y * w;
-        for (let x = 0; x < w; x++, o++) {
-          const pixel = first + x;
-          index[o] = bandOffset + pixel;
-          if (fixed[pixel] === 0) continue;
-          const r = Math.sqrt((dx2[x] as number) + dy2);
-          if (!(r <= cutoffPerUm)) continue;
-          const shifted = otfAt(table, r);
-          if (!(Math.abs(shifted) > otfThreshold)) continue;
-          const centre = otf0[pixel] as number;
-          weights[o] = shifted * (1 / Math.sqrt(centre * centre + shifted * shifted));
+        const uy = (bx.y0[s] as number) + y;
+        const row = (planes[s] as number) + (uy < 0 ? uy + H : uy) * W;
+        for (let x = 0, o = (s * h + y) * w; x < w; x++, o++) {
+          const ux = (bx.x0[s] as number) + x;
+          index[o] = row + (ux < 0 ? ux + W : ux);
         }
       }
     }
-    const opts = { dtype: this.#dtype, device: this.#device };
-    return tidy(() => {
-      const a = this.#bands
-        .indexSelect(0, tensor(index, [index.length], { dtype: 'int32', device: this.#device }))
-        .viewAsReal()
-        .reshape([2, h, w, 2])
-        .mul(tensor(weights, [2, h, w, 1], opts))
-        .viewAsComplex();
-      const den = a
-        .abs()
-        .square()
-        .sum()
-        .div(H * W); // Parseval
-      return { a0: a.select(0, 0), a1: a.select(0, 1), den };
-    });
+    // The band values there, gathered on the device: [2, h, w] complex, interleaved.
+    const a = this.#scratch.boxes.view(4 * h * w);
+    tidy(() =>
+      this.#bands.indexSelect(0, tensor(index, [index.length], { dtype: 'int32', device: this.#device })).readInto(a),
+    );
+    // Band 0's weights w0(u) over its box. Band 1's are their mirror image: the OTF is radial, so
+    // w1(u) = OTF(|u + k|)/√(OTF(|u|)² + OTF(|u + k|)²) = w0(−u), and one pass of square roots and
+    // table lookups serves both boxes (the boxes are mirror images up to their placement in the grid).
+    const w0 = this.#scratch.weights.view(h * w);
+    const [bx0, bx1] = bx.x0;
+    const [by0, by1] = bx.y0;
+    const dx2 = new Float64Array(w);
+    for (let x = 0; x < w; x++) dx2[x] = ((bx0 + x) * dkx - c.kx) ** 2;
+    for (let y = 0; y < h; y++) {
+      const dy2 = ((by0 + y) * dky - c.ky) ** 2;
+      for (let x = 0, o = y * w; x < w; x++, o++)
+        w0[o] = this.#weight((index[o] as number) - planes[0], (dx2[x] as number) + dy2);
+    }
+    let den = 0;
+    for (let s = 0; s < 2; s++) {
+      for (let y = 0; y < h; y++) {
+        // Band 1: label u = (by1 + y, bx1 + x) mirrors to −u, at row −by1 − y − by0 of band 0's box.
+        const my = -by1 - y - by0;
+        for (let x = 0, o = (s * h + y) * w; x < w; x++, o++) {
+          let weight: number;
+          if (s === 0) weight = w0[o] as number;
+          else {
+            const mx = -bx1 - x - bx0;
+            weight =
+              my >= 0 && my < h && mx >= 0 && mx < w
+                ? (w0[my * w + mx] as number)
+                : // −u lies off the grid (a Nyquist label): compute w1 directly.
+                  this.#weight(
+                    (index[o] as number) - planes[1],
+                    ((bx1 + x) * dkx + c.kx) ** 2 + ((by1 + y) * dky + c.ky) ** 2,
+                  );
+          }
+          const re = (a[2 * o] as number) * weight;
+          const im = (a[2 * o + 1] as number) * weight;
+          a[2 * o] = re;
+          a[2 * o + 1] = im;
+          den += re * re + im * im;
+        }
+      }
+    }
+    return { a, den: den / (H * W) };
   }
 
   /**
-   * Kx [w, w] (axis 'x') or Ky [h, h] (axis 'y'): entry [j, j'] = e^{−iπκ}·D_n(u'_j' − u_j + κ) with
-   * u the band-0 box's labels, u' the band-1 box's, κ = k/dk. Built from its 2n−1 distinct values
-   * (it is Toeplitz) by one gather.
+   * The reference's weight at a pixel (FFT order) whose shifted radius is √r2 (cycles/µm):
+   * OTF(√r2)/√(OTF(|u|)² + OTF(√r2)²) where |u| ≤ R and √r2 ≤ R and both |OTF| exceed the threshold,
+   * else 0. Beyond the support radius every shifted OTF is at or below the threshold, so no square
+   * root or lookup is needed there.
    */
-  #kernel(c: KCandidate, bx: Box, axis: 'x' | 'y'): Tensor {
+  #weight(pixel: number, r2: number): number {
+    if (!(r2 <= this.#support2) || this.#fixed[pixel] === 0) return 0;
+    const r = Math.sqrt(r2);
+    const shifted = r <= this.#settings.cutoffPerUm ? otfAt(this.#table, r) : 0;
+    if (!(Math.abs(shifted) > this.#settings.otfThreshold)) return 0;
+    const centre = this.#otf0[pixel] as number;
+    return shifted * (1 / Math.sqrt(centre * centre + shifted * shifted));
+  }
+
+  /**
+   * The 2n − 1 distinct values (interleaved re, im) of Kx [w, w] (axis 'x') or Ky [h, h] (axis
+   * 'y'), a Toeplitz matrix: entry [j, j'] = values[j' − j + n − 1] = e^{−iπκ}·D_N(u'_j' − u_j + κ)
+   * with u the band-0 box's labels, u' the band-1 box's, κ = k/dk, N the grid size.
+   */
+  #kernelValues(c: KCandidate, bx: Box, axis: 'x' | 'y'): Float64Array {
     const n = axis === 'x' ? this.#grid.width : this.#grid.height;
     const { dkx, dky } = frequencySteps(this.#grid);
     const size = axis === 'x' ? bx.w : bx.h;
     const starts = axis === 'x' ? bx.x0 : bx.y0;
     const m = 2 * size - 1;
-    const re = new Float64Array(m);
-    const im = new Float64Array(m);
+    const values = new Float64Array(2 * m);
     const kappa = axis === 'x' ? c.kx / dkx : c.ky / dky;
     const shift = starts[1] - starts[0] - (size - 1);
     for (let t = 0; t < m; t++) {
@@ -253,31 +329,20 @@ export class SpectralModamp {
       const mag =
         Math.abs(s) < 1e-12 ? (n * Math.cos(Math.PI * f)) / Math.cos((Math.PI * f) / n) : Math.sin(Math.PI * f) / s;
       const phase = (Math.PI * f * (n - 1)) / n - Math.PI * kappa;
-      re[t] = mag * Math.cos(phase);
-      im[t] = mag * Math.sin(phase);
+      values[2 * t] = mag * Math.cos(phase);
+      values[2 * t + 1] = mag * Math.sin(phase);
     }
-    const opts = { dtype: this.#dtype, device: this.#device };
-    return tidy(() =>
-      complex(tensor(re, [m], opts), tensor(im, [m], opts))
-        .indexSelect(0, this.#toeplitzIndex(size))
-        .reshape([size, size]),
-    );
+    return values;
   }
 
-  /** Flat gather index of a size×size Toeplitz matrix from its 2·size − 1 values: [j, j'] → j' − j + size − 1. */
-  #toeplitzIndex(size: number): Tensor {
-    let index = this.#toeplitz.get(size);
-    if (!index) {
-      const idx = new Int32Array(size * size);
-      for (let j = 0; j < size; j++) for (let k = 0; k < size; k++) idx[j * size + k] = k - j + size - 1;
-      index = keep(tensor(idx, [size * size], { dtype: 'int32', device: this.#device }));
-      this.#toeplitz.set(size, index);
-    }
-    return index;
-  }
-
+  /** Frees this view of the bands (the caller's tensor is untouched). */
   dispose(): void {
-    for (const t of [this.#bands, ...this.#toeplitz.values()]) t.dispose();
-    this.#toeplitz.clear();
+    this.#bands.dispose();
   }
+}
+
+/** Fills out with the size × size Toeplitz matrix [j, j'] = values[j' − j + size − 1] (complex, interleaved). */
+function toeplitz(values: Float64Array, size: number, out: Float32Array | Float64Array): void {
+  // Row j is the contiguous run values[size − 1 − j … 2·size − 2 − j].
+  for (let j = 0; j < size; j++) out.set(values.subarray(2 * (size - 1 - j), 2 * (2 * size - 1 - j)), 2 * j * size);
 }

@@ -9,7 +9,7 @@
 // uses Parseval (Σ_r|IFFT(X)|² = Σ_q|X|²/(H·W)) instead of real-space sums; the ramp e^{iψ} is
 // separable, so the sum over x is taken before multiplying by the y factor; candidates of several
 // orientations go through one batched call.
-import { type Device, type DType, fft, type Tensor, tensor, tidy } from '../engine/index.js';
+import { type Device, type DType, fft, keep, type Tensor, tensor, tidy } from '../engine/index.js';
 import { axisFrequencies, frequencySteps, type ImageGrid } from './grid.js';
 import { OtfLookup, type OtfTable, radiusGrid } from './otf.js';
 import { SpectralModamp } from './overlap-spectral.js';
@@ -33,10 +33,13 @@ export interface KCandidate {
 
 /** Everything that does not change between candidates, on the bands' device. Dispose when done. */
 export class ModampEvaluator {
+  /** The bands as [D, 2, y, x, 2] reals: a view of the caller's tensor, which stays alive while this holds it. */
   readonly #bandsRe: Tensor;
-  readonly #bandPower: Tensor;
-  readonly #otf0Sq: Tensor;
+  /** |band|² and OTF(|q|)², only for the transforms path: made on its first use. */
+  #transformTables: { bandPower: Tensor; otf0Sq: Tensor } | null = null;
   readonly #spectral: SpectralModamp;
+  /** OTF(|q|) and the reference's fixed mask (|q| ≤ R, |OTF| > threshold), FFT order [y, x]. */
+  readonly #otf0: Tensor;
   readonly #fixedMask: Tensor;
   readonly #lookup: OtfLookup;
   readonly #qx: Float64Array;
@@ -46,7 +49,7 @@ export class ModampEvaluator {
   readonly #dtype: DType;
   readonly #device: Device;
 
-  /** bands: [D, 2, y, x] complex in FFT order (separateBands). Takes ownership of nothing. */
+  /** bands: [D, 2, y, x] complex in FFT order (separateBands); the caller may dispose its handle. */
   constructor(bands: Tensor, table: OtfTable, grid: ImageGrid, settings: OverlapSettings) {
     this.#grid = grid;
     this.#settings = settings;
@@ -57,16 +60,21 @@ export class ModampEvaluator {
     this.#qx = axisFrequencies(grid.width, dkx, 'fft');
     this.#qy = axisFrequencies(grid.height, dky, 'fft');
     this.#lookup = new OtfLookup(table, opts);
-    this.#bandsRe = tidy(() => bands.viewAsReal().clone());
-    let otf0: Tensor;
-    [this.#bandPower, this.#otf0Sq, this.#fixedMask, otf0] = tidy(() => {
+    this.#bandsRe = keep(bands.viewAsReal());
+    [this.#otf0, this.#fixedMask] = tidy(() => {
       const r0 = radiusGrid(grid, 'fft', opts);
       const otf = this.#lookup.at(r0);
-      const mask = r0.le(settings.cutoffPerUm).logicalAnd(otf.abs().gt(settings.otfThreshold));
-      return [bands.abs().square(), otf.square(), mask, otf];
+      return [otf, r0.le(settings.cutoffPerUm).logicalAnd(otf.abs().gt(settings.otfThreshold))];
     });
-    this.#spectral = new SpectralModamp(bands, otf0, this.#fixedMask, table, grid, settings);
-    otf0.dispose();
+    this.#spectral = new SpectralModamp(bands, this.#otf0, this.#fixedMask, table, grid, settings);
+  }
+
+  #tables(): { bandPower: Tensor; otf0Sq: Tensor } {
+    this.#transformTables ??= {
+      bandPower: keep(tidy(() => this.#bandsRe.square().sum(-1))),
+      otf0Sq: keep(tidy(() => this.#otf0.square())),
+    };
+    return this.#transformTables;
   }
 
   /**
@@ -113,12 +121,13 @@ export class ModampEvaluator {
         .le(this.#settings.cutoffPerUm)
         .logicalAnd(otfS.abs().gt(this.#settings.otfThreshold))
         .logicalAnd(this.#fixedMask);
-      const weights = otfS.mul(this.#otf0Sq.add(otfS.square()).rsqrt()).maskedFill(keep.logicalNot(), 0);
+      const { bandPower, otf0Sq } = this.#tables();
+      const weights = otfS.mul(otf0Sq.add(otfS.square()).rsqrt()).maskedFill(keep.logicalNot(), 0);
       const orientations = cands.map((c) => c.orientation);
       const same = orientations.every((d, i) => d === i) && b === this.#bandsRe.dim(0);
       const index = () => tensor(Int32Array.from(orientations), [b], { dtype: 'int32', device: this.#device });
       const bandsRe = same ? this.#bandsRe : this.#bandsRe.indexSelect(0, index());
-      const power = same ? this.#bandPower : this.#bandPower.indexSelect(0, index());
+      const power = same ? bandPower : bandPower.indexSelect(0, index());
       // complex × real through the real view: libtorch would otherwise promote the weights to complex.
       const spectra = bandsRe.mul(weights.unsqueeze(-1)).viewAsComplex();
       const overlaps = fft.ifft2(spectra);
@@ -132,7 +141,8 @@ export class ModampEvaluator {
   }
 
   dispose(): void {
-    for (const t of [this.#bandsRe, this.#bandPower, this.#otf0Sq, this.#fixedMask]) t.dispose();
+    const tables = this.#transformTables ? [this.#transformTables.bandPower, this.#transformTables.otf0Sq] : [];
+    for (const t of [this.#bandsRe, this.#otf0, this.#fixedMask, ...tables]) t.dispose();
     this.#spectral.dispose();
     this.#lookup.dispose();
   }

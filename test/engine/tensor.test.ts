@@ -59,6 +59,23 @@ describe('creation and conversion', () => {
       assert.deepEqual(values(x.to('complex64')), [1, 0, 40000, 0]);
       assert.equal(x.device, DEVICE === 'cuda' ? 'cuda:0' : DEVICE);
     }));
+  it("reads into a caller's typed array (a subarray view too) and refuses the wrong type or length", () =>
+    tidy(() => {
+      const buffer = new Float32Array(8).fill(-1);
+      tensor([1, 2, 3, 4], [2, 2], dev).readInto(buffer.subarray(2, 6));
+      assert.deepEqual(Array.from(buffer), [-1, -1, 1, 2, 3, 4, -1, -1]);
+      const z = new Float64Array(4);
+      tensor([1, 2, 3, 4], [2, 2], { ...dev, dtype: 'float64' })
+        .viewAsComplex()
+        .conj()
+        .readInto(z);
+      assert.deepEqual(Array.from(z), [1, -2, 3, -4]); // conjugate resolved, interleaved re, im
+      assert.throws(() => tensor([1, 2], [2], dev).readInto(new Float64Array(2)), /element type/);
+      assert.throws(
+        () => tensor([1, 2], [2], dev).readInto(new Float32Array(3)),
+        /holds 3 elements but the tensor has 2/,
+      );
+    }));
   it('creates full/zeros/ones/arange/linspace/meshgrid', () =>
     tidy(() => {
       assert.deepEqual(values(full([2, 2], 3.5, dev)), [3.5, 3.5, 3.5, 3.5]);

@@ -47,3 +47,32 @@ for (const [height, width] of [
     assert.equal(memory().liveTensors, before);
   });
 }
+
+test('frequency-domain modamp equals the inverse-FFT form where the lens reaches the Nyquist label', () => {
+  // Pixels of 0.15 µm: the OTF support (4.95 cycles/µm) passes Nyquist (3.33), and the cutoff is
+  // Nyquist itself, so band 1's box holds the label −n/2, whose mirror +n/2 is off the grid (its
+  // weight cannot be borrowed from band 0's box and is computed directly).
+  const grid = { height: 32, width: 32, pixelSizeUm: 0.15 };
+  const table = otfTableForGrid(syntheticRadialOtf({ na: 1.3, emissionWavelengthNm: 525 }, 0.001, 12), grid);
+  const nyquist = 16 / (32 * 0.15);
+  const bands = tidy(() =>
+    complex(
+      rand([3, 2, 32, 32], { seed: 3, dtype: 'float64', device: DEVICE }),
+      rand([3, 2, 32, 32], { seed: 4, dtype: 'float64', device: DEVICE }),
+    ),
+  );
+  const ev = new ModampEvaluator(bands, table, grid, { cutoffPerUm: nyquist, otfThreshold: 0.005 });
+  const cands: KCandidate[] = [
+    { orientation: 0, kx: 0.7, ky: 0 },
+    { orientation: 1, kx: 0, ky: 1.3 },
+    { orientation: 2, kx: 2.1, ky: 0.4 },
+  ];
+  const spectral = ev.evaluate(cands, 'spectral');
+  const reference = ev.evaluate(cands, 'transforms');
+  spectral.forEach((s, c) => {
+    const r = reference[c] as [number, number];
+    assert.ok(Math.hypot(s[0] - r[0], s[1] - r[1]) <= 1e-10 * Math.hypot(r[0], r[1]), `candidate ${c}: ${s} vs ${r}`);
+  });
+  ev.dispose();
+  bands.dispose();
+});

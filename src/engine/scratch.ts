@@ -1,0 +1,24 @@
+// Host arrays reused across calls. A hot loop that builds a few hundred kB of input per call (or
+// reads as much back) would otherwise hand V8 that much garbage each time; in a process that also
+// runs libtorch's worker threads, the collections it triggers cost far more than the copies.
+
+type Ctor<T> = { new (length: number): T };
+
+/** One growable typed array: view(n) is its first n elements (valid until the next view()). */
+export class Scratch<T extends Float32Array | Float64Array | Int32Array> {
+  readonly #ctor: Ctor<T>;
+  #buffer: T;
+
+  constructor(ctor: Ctor<T>) {
+    this.#ctor = ctor;
+    this.#buffer = new ctor(0);
+  }
+
+  /** The first n elements, zeroed when `zero` is set. Grows by half again so sizes that creep up reallocate rarely. */
+  view(n: number, zero = false): T {
+    if (this.#buffer.length < n) this.#buffer = new this.#ctor(Math.ceil(n * 1.5));
+    const v = this.#buffer.subarray(0, n) as T;
+    if (zero) v.fill(0);
+    return v;
+  }
+}

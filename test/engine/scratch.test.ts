@@ -1,0 +1,21 @@
+// Scratch: a growable host buffer whose views share memory until it has to grow.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Scratch } from '../../src/engine/index.js';
+
+describe('Scratch', () => {
+  it('returns views of exactly n elements that share one buffer until a larger one is needed', () => {
+    const s = new Scratch(Float32Array);
+    const a = s.view(10);
+    assert.equal(a.length, 10);
+    a.fill(7);
+    const b = s.view(4);
+    assert.equal(b.buffer, a.buffer, 'a smaller view reuses the buffer');
+    assert.deepEqual(Array.from(b), [7, 7, 7, 7]);
+    assert.deepEqual(Array.from(s.view(4, true)), [0, 0, 0, 0], 'zero clears the view');
+    const c = s.view(100);
+    assert.equal(c.length, 100);
+    assert.notEqual(c.buffer, a.buffer, 'a larger view gets a new buffer');
+    assert.ok(c instanceof Float32Array);
+  });
+});
