@@ -18,20 +18,25 @@ import type { KCandidate, OverlapSettings } from './overlap.js';
 import type { Modamp } from './search.js';
 
 /**
- * Host buffers for one candidate (scratch.ts): the boxes' indices, band 0's weights, the boxes'
- * values, Kx, m. Shared by every instance: a candidate is evaluated start to end in one
- * synchronous call, and ~1 MB of new buffers per fit made the robust fit (which runs many
+ * Host buffers (scratch.ts): the bands, and per candidate the boxes' columns, band 0's weights,
+ * the boxes' values, Kx and m. Shared by every instance: a candidate is evaluated start to end in
+ * one synchronous call, and a few MB of new buffers per fit made the robust fit (which runs many
  * allocating passes) ~15% slower on average through extra garbage collections.
  */
 interface Buffers {
-  index: Scratch<Int32Array>;
+  spectra: Scratch<Float32Array | Float64Array>;
+  /** The instance whose bands `spectra` holds. */
+  owner: SpectralModamp | null;
+  columns: Scratch<Int32Array>;
   weights: Scratch<Float64Array>;
   boxes: Scratch<Float32Array | Float64Array>;
   kx: Scratch<Float32Array | Float64Array>;
   m: Scratch<Float32Array | Float64Array>;
 }
 const buffers = (Arr: Float32ArrayConstructor | Float64ArrayConstructor): Buffers => ({
-  index: new Scratch(Int32Array),
+  spectra: new Scratch<Float32Array | Float64Array>(Arr),
+  owner: null,
+  columns: new Scratch(Int32Array),
   weights: new Scratch(Float64Array),
   boxes: new Scratch<Float32Array | Float64Array>(Arr),
   kx: new Scratch<Float32Array | Float64Array>(Arr),
@@ -232,58 +237,64 @@ export class SpectralModamp {
     const { height: H, width: W } = this.#grid;
     const { dkx, dky } = frequencySteps(this.#grid);
     const { h, w } = bx;
-    // Each box element's index in the flattened bands (FFT order: labels below 0 wrap to the end).
-    const index = this.#scratch.index.view(2 * h * w);
-    const planes = [c.orientation * 2 * H * W, (c.orientation * 2 + 1) * H * W];
-    for (let s = 0; s < 2; s++) {
-      for (let y = 0; y < h; y++) {
-        const uy = (bx.y0[s] as number) + y;
-        const row = (planes[s] as number) + (uy < 0 ? uy + H : uy) * W;
-        for (let x = 0, o = (s * h + y) * w; x < w; x++, o++) {
-          const ux = (bx.x0[s] as number) + x;
-          index[o] = row + (ux < 0 ? ux + W : ux);
-        }
-      }
-    }
-    // The band values there, gathered on the device: [2, h, w] complex, interleaved.
+    const spectra = this.#hostBands();
     const a = this.#scratch.boxes.view(4 * h * w);
-    tidy(() =>
-      this.#bands.indexSelect(0, tensor(index, [index.length], { dtype: 'int32', device: this.#device })).readInto(a),
-    );
     // Band 0's weights w0(u) over its box. Band 1's are their mirror image: the OTF is radial, so
     // w1(u) = OTF(|u + k|)/√(OTF(|u|)² + OTF(|u + k|)²) = w0(−u), and one pass of square roots and
     // table lookups serves both boxes (the boxes are mirror images up to their placement in the grid).
     const w0 = this.#scratch.weights.view(h * w);
     const [bx0, bx1] = bx.x0;
     const [by0, by1] = bx.y0;
+    // Each box column's column in the FFT-ordered plane (labels below 0 wrap to the end), per band.
+    const columns = this.#scratch.columns.view(2 * w);
+    for (let s = 0; s < 2; s++) {
+      for (let x = 0; x < w; x++) {
+        const ux = (bx.x0[s] as number) + x;
+        columns[s * w + x] = ux < 0 ? ux + W : ux;
+      }
+    }
     const dx2 = new Float64Array(w);
     for (let x = 0; x < w; x++) dx2[x] = ((bx0 + x) * dkx - c.kx) ** 2;
-    for (let y = 0; y < h; y++) {
-      const dy2 = ((by0 + y) * dky - c.ky) ** 2;
-      for (let x = 0, o = y * w; x < w; x++, o++)
-        w0[o] = this.#weight((index[o] as number) - planes[0], (dx2[x] as number) + dy2);
-    }
+    // Weights are 0 outside the lens |u| ≤ S, |u ∓ k| ≤ S: each row visits only the lens chord
+    // (one bin wider on each side against rounding; the weight tests inside stay exact).
+    a.fill(0);
+    w0.fill(0);
+    const support2 = this.#support2;
     let den = 0;
     for (let s = 0; s < 2; s++) {
+      const plane = (c.orientation * 2 + s) * H * W;
+      const sign = s === 0 ? 1 : -1;
+      const boxX = bx.x0[s] as number;
       for (let y = 0; y < h; y++) {
+        const uy = (s === 0 ? by0 : by1) + y;
+        const shiftedHalf = support2 - (uy * dky - sign * c.ky) ** 2;
+        const centredHalf = support2 - (uy * dky) ** 2;
+        if (shiftedHalf < 0 || centredHalf < 0) continue;
+        const lo = Math.max(sign * c.kx - Math.sqrt(shiftedHalf), -Math.sqrt(centredHalf));
+        const hi = Math.min(sign * c.kx + Math.sqrt(shiftedHalf), Math.sqrt(centredHalf));
+        const x1 = Math.max(0, Math.floor(lo / dkx) - 1 - boxX);
+        const x2 = Math.min(w - 1, Math.ceil(hi / dkx) + 1 - boxX);
+        const row = (uy < 0 ? uy + H : uy) * W;
+        const dy2 = ((by0 + y) * dky - c.ky) ** 2;
         // Band 1: label u = (by1 + y, bx1 + x) mirrors to −u, at row −by1 − y − by0 of band 0's box.
         const my = -by1 - y - by0;
-        for (let x = 0, o = (s * h + y) * w; x < w; x++, o++) {
+        for (let x = x1, o = (s * h + y) * w + x1; x <= x2; x++, o++) {
+          const pixel = row + (columns[s * w + x] as number);
           let weight: number;
-          if (s === 0) weight = w0[o] as number;
-          else {
+          if (s === 0) {
+            weight = this.#weight(pixel, (dx2[x] as number) + dy2);
+            w0[o] = weight;
+          } else {
             const mx = -bx1 - x - bx0;
             weight =
               my >= 0 && my < h && mx >= 0 && mx < w
                 ? (w0[my * w + mx] as number)
                 : // −u lies off the grid (a Nyquist label): compute w1 directly.
-                  this.#weight(
-                    (index[o] as number) - planes[1],
-                    ((bx1 + x) * dkx + c.kx) ** 2 + ((by1 + y) * dky + c.ky) ** 2,
-                  );
+                  this.#weight(pixel, ((bx1 + x) * dkx + c.kx) ** 2 + ((by1 + y) * dky + c.ky) ** 2);
           }
-          const re = (a[2 * o] as number) * weight;
-          const im = (a[2 * o + 1] as number) * weight;
+          if (weight === 0) continue;
+          const re = (spectra[2 * (plane + pixel)] as number) * weight;
+          const im = (spectra[2 * (plane + pixel) + 1] as number) * weight;
           a[2 * o] = re;
           a[2 * o + 1] = im;
           den += re * re + im * im;
@@ -291,6 +302,19 @@ export class SpectralModamp {
       }
     }
     return { a, den: den / (H * W) };
+  }
+
+  /**
+   * The bands on the host (complex interleaved, FFT order), in the shared buffer: copied on this
+   * instance's first candidate, and again whenever another instance has used the buffer since.
+   */
+  #hostBands(): Float32Array | Float64Array {
+    const view = this.#scratch.spectra.view(2 * this.#bands.size);
+    if (this.#scratch.owner !== this) {
+      tidy(() => this.#bands.viewAsReal().readInto(view));
+      this.#scratch.owner = this;
+    }
+    return view;
   }
 
   /**
@@ -322,15 +346,23 @@ export class SpectralModamp {
     const values = new Float64Array(2 * m);
     const kappa = axis === 'x' ? c.kx / dkx : c.ky / dky;
     const shift = starts[1] - starts[0] - (size - 1);
+    // With f = j + κ (j an integer): sin(πf) = (−1)^j·sin(πκ) and e^{iπf(n−1)/n − iπκ} = (−1)^j·e^{−iπf/n},
+    // so the value is sin(πκ)·(cot(πf/n) − i): one sine and cosine per entry.
+    const sinPiKappa = Math.sin(Math.PI * kappa);
     for (let t = 0; t < m; t++) {
       const f = shift + t + kappa;
-      const s = Math.sin((Math.PI * f) / n);
-      // At f ≡ 0 (mod n) the ratio's limit is n·cos(πf)/cos(πf/n).
-      const mag =
-        Math.abs(s) < 1e-12 ? (n * Math.cos(Math.PI * f)) / Math.cos((Math.PI * f) / n) : Math.sin(Math.PI * f) / s;
-      const phase = (Math.PI * f * (n - 1)) / n - Math.PI * kappa;
-      values[2 * t] = mag * Math.cos(phase);
-      values[2 * t + 1] = mag * Math.sin(phase);
+      const theta = (Math.PI * f) / n;
+      const s = Math.sin(theta);
+      if (Math.abs(s) < 1e-12) {
+        // f ≡ 0 (mod n): the ratio's limit is n·cos(πf)/cos(πf/n).
+        const mag = (n * Math.cos(Math.PI * f)) / Math.cos(theta);
+        const phase = (Math.PI * f * (n - 1)) / n - Math.PI * kappa;
+        values[2 * t] = mag * Math.cos(phase);
+        values[2 * t + 1] = mag * Math.sin(phase);
+      } else {
+        values[2 * t] = (sinPiKappa * Math.cos(theta)) / s;
+        values[2 * t + 1] = -sinPiKappa;
+      }
     }
     return values;
   }
@@ -338,6 +370,7 @@ export class SpectralModamp {
   /** Frees this view of the bands (the caller's tensor is untouched). */
   dispose(): void {
     this.#bands.dispose();
+    if (this.#scratch.owner === this) this.#scratch.owner = null;
   }
 }
 
