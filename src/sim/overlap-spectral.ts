@@ -100,15 +100,16 @@ export class SpectralModamp {
 
   /**
    * Whether this beats the two inverse FFTs per candidate. The products cost ~h·w·(h + w) complex
-   * multiply-adds, the transforms ~H·W·log2(H·W) each plus full-grid weights; the factor 10 puts
-   * the crossover where it was measured on the 488 nm OTF near its cutoff (spectral/FFT time 0.22
-   * at 128², 0.55 at 256², 0.57 at 512², 0.84 at 1024²), so very large images go back to the FFTs.
+   * multiply-adds, the transforms ~H·W·log2(H·W) each plus full-grid weights; the factor 20 puts
+   * the crossover where the measured times point on the 488 nm OTF near its cutoff (spectral/FFT
+   * time 0.14 at 128², 0.32 at 256², 0.29 at 512², 0.39 at 1024², 0.75 at 2048²; 2 cores), i.e.
+   * between 2048² and 4096², beyond which the FFTs are used.
    */
   isCheaper(cands: readonly KCandidate[]): boolean {
     const { height: H, width: W } = this.#grid;
     return cands.every((c) => {
       const { h, w } = this.#box(c);
-      return h * w * (h + w) <= 10 * H * W * Math.log2(H * W);
+      return h * w * (h + w) <= 20 * H * W * Math.log2(H * W);
     });
   }
 

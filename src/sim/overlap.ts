@@ -79,7 +79,7 @@ export class ModampEvaluator {
 
   /**
    * Complex modamp of each candidate: in the frequency domain (overlap-spectral.ts) when that is
-   * cheaper, which it is up to about 1024², else through the two inverse FFTs; the same number.
+   * cheaper, which it is up to 2048² or more, else through the two inverse FFTs; the same number.
    */
   evaluate(cands: readonly KCandidate[], via: 'auto' | 'spectral' | 'transforms' = 'auto'): Modamp[] {
     if (cands.length === 0) return [];
