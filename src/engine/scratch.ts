@@ -14,11 +14,9 @@ export class Scratch<T extends Float32Array | Float64Array | Int32Array> {
     this.#buffer = new ctor(0);
   }
 
-  /** The first n elements, zeroed when `zero` is set. Grows by half again so sizes that creep up reallocate rarely. */
-  view(n: number, zero = false): T {
+  /** The first n elements (whatever they held). Grows by half again so sizes that creep up reallocate rarely. */
+  view(n: number): T {
     if (this.#buffer.length < n) this.#buffer = new this.#ctor(Math.ceil(n * 1.5));
-    const v = this.#buffer.subarray(0, n) as T;
-    if (zero) v.fill(0);
-    return v;
+    return this.#buffer.subarray(0, n) as T;
   }
 }

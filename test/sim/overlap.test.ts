@@ -76,3 +76,35 @@ test('frequency-domain modamp equals the inverse-FFT form where the lens reaches
   ev.dispose();
   bands.dispose();
 });
+
+test('evaluators used in turn each get their own bands (the host copy is shared and re-made)', () => {
+  const grid = { height: 64, width: 64, pixelSizeUm: 0.0626 };
+  const table = otfTableForGrid(syntheticRadialOtf({ na: 1.3, emissionWavelengthNm: 525 }, 0.001, 12), grid);
+  const make = (seed: number) =>
+    tidy(() =>
+      complex(
+        rand([3, 2, 64, 64], { seed, dtype: 'float64', device: DEVICE }),
+        rand([3, 2, 64, 64], { seed: seed + 1, dtype: 'float64', device: DEVICE }),
+      ),
+    );
+  const [bandsA, bandsB] = [make(5), make(7)];
+  const settings = { cutoffPerUm: 5.5, otfThreshold: 0.005 };
+  const [a, b] = [
+    new ModampEvaluator(bandsA, table, grid, settings),
+    new ModampEvaluator(bandsB, table, grid, settings),
+  ];
+  const cand: KCandidate[] = [{ orientation: 1, kx: 2.9 * Math.cos(1.48), ky: 2.9 * Math.sin(1.48) }];
+  const expect = [a.evaluate(cand, 'transforms')[0], b.evaluate(cand, 'transforms')[0]] as [number, number][];
+  assert.ok(Math.hypot(expect[0][0] - expect[1][0], expect[0][1] - expect[1][1]) > 1e-3, 'the two must differ');
+  for (let round = 0; round < 2; round++) {
+    [a, b].forEach((ev, i) => {
+      const [got] = ev.evaluate(cand, 'spectral') as [number, number][];
+      const want = expect[i] as [number, number];
+      assert.ok(
+        Math.hypot(got[0] - want[0], got[1] - want[1]) <= 1e-10 * Math.hypot(want[0], want[1]),
+        `evaluator ${i}`,
+      );
+    });
+  }
+  for (const t of [a, b, bandsA, bandsB]) t.dispose();
+});
