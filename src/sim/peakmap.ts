@@ -25,7 +25,8 @@ export function modampOnGrids(cross: Tensor, den: Tensor, grids: readonly KGrid[
   const eyRe = new Arr(b * ny * h);
   const eyIm = new Arr(b * ny * h);
   const dx = g.pixelSizeUm;
-  grids.forEach((k, s) => {
+  for (let s = 0; s < b; s++) {
+    const k = grids[s] as KGrid;
     // Arguments in double (they reach hundreds of radians at the image edge), then rounded.
     for (let x = 0; x < w; x++) {
       for (let i = 0; i < nx; i++) {
@@ -41,7 +42,7 @@ export function modampOnGrids(cross: Tensor, den: Tensor, grids: readonly KGrid[
         eyIm[(s * ny + j) * h + y] = Math.sin(a);
       }
     }
-  });
+  }
   const flat = tidy(() => {
     const opts = { dtype: real, device: cross.device } as const;
     const ex = complex(tensor(exRe, [b, w, nx], opts), tensor(exIm, [b, w, nx], opts));
