@@ -19,4 +19,14 @@ export class Scratch<T extends Float32Array | Float64Array | Int32Array> {
     if (this.#buffer.length < n) this.#buffer = new this.#ctor(Math.ceil(n * 1.5));
     return this.#buffer.subarray(0, n) as T;
   }
+
+  /**
+   * Lets go of the buffer when it holds more than maxElements, so one large job does not pin its
+   * memory; true when it did (earlier views then no longer share the buffer).
+   */
+  trim(maxElements: number): boolean {
+    if (this.#buffer.length <= maxElements) return false;
+    this.#buffer = new this.#ctor(0);
+    return true;
+  }
 }

@@ -17,4 +17,12 @@ describe('Scratch', () => {
     assert.notEqual(c.buffer, a.buffer, 'a larger view gets a new buffer');
     assert.ok(c instanceof Float32Array);
   });
+  it('trims a buffer above the limit, and only then', () => {
+    const s = new Scratch(Float64Array);
+    const big = s.view(1000);
+    assert.equal(s.trim(10_000), false);
+    assert.equal(s.view(1000).buffer, big.buffer, 'kept under the limit');
+    assert.equal(s.trim(100), true);
+    assert.notEqual(s.view(1000).buffer, big.buffer, 'let go over the limit');
+  });
 });

@@ -108,3 +108,33 @@ test('evaluators used in turn each get their own bands (the host copy is shared 
   }
   for (const t of [a, b, bandsA, bandsB]) t.dispose();
 });
+
+test('a large evaluator lets go of the shared host copy at dispose, and a live one copies its bands again', () => {
+  const settings = { cutoffPerUm: 5.5, otfThreshold: 0.005 };
+  const otf = syntheticRadialOtf({ na: 1.3, emissionWavelengthNm: 525 }, 0.001, 12);
+  const evaluator = (n: number, seed: number) => {
+    const grid = { height: n, width: n, pixelSizeUm: 0.0626 };
+    const bands = tidy(() =>
+      complex(rand([3, 2, n, n], { seed, device: DEVICE }), rand([3, 2, n, n], { seed: seed + 1, device: DEVICE })),
+    );
+    const ev = new ModampEvaluator(bands, otfTableForGrid(otf, grid), grid, settings);
+    bands.dispose();
+    return ev;
+  };
+  const small = evaluator(64, 11);
+  const cand: KCandidate[] = [{ orientation: 2, kx: 2.9 * Math.cos(2.5), ky: 2.9 * Math.sin(2.5) }];
+  const [want] = small.evaluate(cand, 'transforms') as [number, number][];
+  small.evaluate(cand, 'spectral');
+  // 3 × 2 × 640² complex float32: 4.9 M floats, over what the shared buffer keeps.
+  const large = evaluator(640, 13);
+  large.evaluate(cand, 'spectral');
+  const check = (stage: string) => {
+    const [got] = small.evaluate(cand, 'spectral') as [number, number][];
+    const ok = Math.hypot(got[0] - want[0], got[1] - want[1]) <= 1e-4 * Math.hypot(want[0], want[1]);
+    assert.ok(ok, `${stage}: ${got} vs ${want}`);
+  };
+  check('after the large one used the buffer'); // the small one owns the (large) buffer again
+  large.dispose(); // drops that buffer although the small one owns it
+  check('after the large one was disposed');
+  small.dispose();
+});
