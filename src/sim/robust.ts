@@ -15,7 +15,7 @@
 //  4. final: the reference's own modamp at the final vector gives the reported modamp and the
 //     modulation depth (its documented meaning, unchanged).
 // The coarse map also gives the reliability figures (peak ratio, window edge).
-import { tidy } from '../engine/index.js';
+import { type Tensor, tidy } from '../engine/index.js';
 import { frequencySteps, type ImageGrid } from './grid.js';
 import type { ModampEvaluator } from './overlap.js';
 import { argmax, modampAt, modampOnGrids, quadraticPeak3x3 } from './peakmap.js';
@@ -224,8 +224,8 @@ function polish(
  * sample then).
  */
 function peaks(
-  cross: Parameters<typeof modampOnGrids>[0],
-  den: Parameters<typeof modampOnGrids>[1],
+  cross: Tensor,
+  den: Tensor,
   g: ImageGrid,
   centres: readonly { kx: number; ky: number }[],
   n: number,
@@ -251,8 +251,8 @@ function peaks(
 
 /** One refinement grid per orientation: its best sample, whether that is on the grid's border, and its 3×3 neighbourhood. */
 function stage(
-  cross: Parameters<typeof modampOnGrids>[0],
-  den: Parameters<typeof modampOnGrids>[1],
+  cross: Tensor,
+  den: Tensor,
   g: ImageGrid,
   centres: readonly { kx: number; ky: number }[],
   n: number,
