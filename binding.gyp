@@ -10,7 +10,8 @@
         "native/ops_shape.cc",
         "native/ops_nn.cc",
         "native/autograd_optim.cc",
-        "native/allocator.cc"
+        "native/allocator.cc",
+        "native/async.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "<@(torch_include_dirs)"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED", "<@(torch_defines)"],

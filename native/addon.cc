@@ -306,6 +306,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterShape(env, exports);
   RegisterNN(env, exports);
   RegisterAutogradOptim(env, exports);
+  RegisterAsync(env, exports);
   return exports;
 }
 

@@ -89,6 +89,7 @@ void RegisterShape(Napi::Env env, Napi::Object exports);
 void RegisterNN(Napi::Env env, Napi::Object exports);
 void RegisterAutogradOptim(Napi::Env env, Napi::Object exports);
 void RegisterAllocator(Napi::Env env, Napi::Object exports);
+void RegisterAsync(Napi::Env env, Napi::Object exports);
 /** Bytes held for reuse by the caching CPU allocator (native/allocator.cc). */
 size_t CachedCpuBytes();
 

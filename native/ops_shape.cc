@@ -22,6 +22,7 @@ RDL_OP(select, { return Out(info.Env(), T(info, 0).select(Int(info, 1), Int(info
 RDL_OP(indexSelect, { return Out(info.Env(), at::index_select(T(info, 0), Int(info, 1), T(info, 2))); })
 RDL_OP(gather, { return Out(info.Env(), at::gather(T(info, 0), Int(info, 1), T(info, 2))); })
 RDL_OP(maskedFill, { return Out(info.Env(), at::masked_fill(T(info, 0), T(info, 1), Num(info, 2))); })
+RDL_OP(unfold, { return Out(info.Env(), T(info, 0).unfold(Int(info, 1), Int(info, 2), Int(info, 3))); })
 RDL_OP(flip, { return Out(info.Env(), at::flip(T(info, 0), Ints(info, 1))); })
 RDL_OP(roll, { return Out(info.Env(), at::roll(T(info, 0), Ints(info, 1), Ints(info, 2))); })
 RDL_OP(cat, { return Out(info.Env(), at::cat(TList(info, 0), Int(info, 1))); })
@@ -74,6 +75,7 @@ void RegisterShape(Napi::Env env, Napi::Object exports) {
   RDL_EXPORT(exports, indexSelect);
   RDL_EXPORT(exports, gather);
   RDL_EXPORT(exports, maskedFill);
+  RDL_EXPORT(exports, unfold);
   RDL_EXPORT(exports, flip);
   RDL_EXPORT(exports, roll);
   RDL_EXPORT(exports, cat);

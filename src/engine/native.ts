@@ -12,6 +12,10 @@ export interface NativeTensor {
   isDisposed(): boolean;
 }
 type H = NativeTensor;
+/** An opaque job queued on the addon's background thread (native/async.cc). */
+export interface NativeJob {
+  readonly __job: unique symbol;
+}
 type Num = number | null | undefined;
 export type Ints = readonly number[];
 
@@ -64,6 +68,9 @@ export interface NativeAddon {
   argmax(t: H, dim: Num, keepdim: boolean): H;
   quantile(t: H, q: number, dim: Num, keepdim: boolean): H;
   matmul(a: H, b: H): H;
+  // background jobs (native/async.cc)
+  multiDotStart(ts: H[]): NativeJob;
+  jobWait(job: NativeJob): H;
   // shape
   reshape(t: H, shape: Ints): H;
   view(t: H, shape: Ints): H;
@@ -77,6 +84,7 @@ export interface NativeAddon {
   indexSelect(t: H, dim: number, index: H): H;
   gather(t: H, dim: number, index: H): H;
   maskedFill(t: H, mask: H, value: number): H;
+  unfold(t: H, dim: number, size: number, step: number): H;
   flip(t: H, dims: Ints): H;
   roll(t: H, shifts: Ints, dims: Ints): H;
   cat(ts: H[], dim: number): H;

@@ -419,6 +419,14 @@ export class Tensor implements Scoped {
   maskedFill(mask: Tensor, value: number): Tensor {
     return new Tensor(N().maskedFill(this.handle, mask.handle, value));
   }
+  /**
+   * A view of every window of `size` elements along `dim`, `step` apart, as a new last dimension
+   * (PyTorch's Tensor.unfold): [n] → [(n − size)/step + 1, size]. With step 1 the windows overlap,
+   * e.g. a Hankel matrix H[i, j] = v[i + j] without copying.
+   */
+  unfold(dim: number, size: number, step: number): Tensor {
+    return new Tensor(N().unfold(this.handle, dim, size, step));
+  }
   flip(dims: number | Ints): Tensor {
     return new Tensor(N().flip(this.handle, typeof dims === 'number' ? [dims] : dims));
   }

@@ -11,7 +11,7 @@ import { expectedMagnitudePerUm, type SimParameters } from './params.js';
 import { PhaseCorrelator } from './phase.js';
 import type { Reliability } from './reliability.js';
 import { robustSearch } from './robust.js';
-import { type Candidate, type Modamp, runSearches, type SearchResult, searchOrientation } from './search.js';
+import { type Candidate, runSearches, type SearchResult, searchOrientation } from './search.js';
 import { angleDiff, checkWindow, DEFAULT_WINDOW, type SearchWindow } from './window.js';
 
 /** One orientation's illumination pattern in the `rdl estimate --json` convention (fit and simulator truth alike). */
@@ -121,14 +121,12 @@ export function estimateCycle(
     if (o.fit === 'reference') {
       const results = runSearches(
         starts.map((s) => searchOrientation(s, p.angleStepRad, magStep)),
-        (batch): Modamp[] =>
-          evaluator.evaluate(
-            batch.map(({ index, candidate: c }) => ({
-              orientation: index,
-              kx: c.magnitudePerUm * Math.cos(c.angleRad),
-              ky: c.magnitudePerUm * Math.sin(c.angleRad),
-            })),
-          ),
+        (index, c) =>
+          evaluator.start({
+            orientation: index,
+            kx: c.magnitudePerUm * Math.cos(c.angleRad),
+            ky: c.magnitudePerUm * Math.sin(c.angleRad),
+          }),
       );
       const tol = { angleRad: p.angleToleranceRad, magnitudePerUm: p.magnitudeTolerancePerUm };
       return { orientations: results.map((r, d) => finish(r, p.startAnglesRad[d] as number, presetMag, tol)) };

@@ -4,24 +4,25 @@
 //   Kx(d) = e^{−iπ·κx}·D_W(d + κx),  D_n(f) = Σ_{x<n} e^{i2πxf/n} = e^{iπf(n−1)/n}·sin(πf)/sin(πf/n),
 // κx = kx/dkx (k in frequency bins), and Ky likewise. O0 = band0·w0 is zero outside the lens
 // |u| ≤ R, |u − k| ≤ R, and O1 = B1·w1 outside its mirror image, so only two small boxes of the
-// spectrum take part, and the double sum is two complex matrix products per candidate (on the
-// device) and a weighted sum of the h × h result (on the host):
+// spectrum take part, and the double sum is two complex matrix products per candidate (by the
+// engine, in the background) and a weighted sum of the h × h result (on the host):
 //   num = Σ_{a,a'} Ky[a,a']·(conj(O0)·Kx·O1ᵀ)[a,a'].
 // Per candidate the host gathers the boxes from a copy of the bands and weights them (one pass of
-// weights serves both boxes, which are mirror images) and builds Kx; the device multiplies.
-// 256² on 2 cores: ~0.7 ms per candidate.
+// weights serves both boxes, which are mirror images) and computes Kx's 2w − 1 distinct values;
+// the products (~0.3 ms at 256²) run on the engine's background thread while the host prepares
+// the next candidate (~0.4 ms), of another orientation (search.ts runSearches).
 // The same number as the two inverse FFTs up to rounding, at a fraction of their cost when the
 // lens is small against the grid (a 256² cycle near the OTF cutoff: boxes of ~70–150 bins).
-import { type Device, type DType, keep, Scratch, type Tensor, tensor, tidy } from '../engine/index.js';
+import { type Device, type DType, keep, multiDotAsync, Scratch, type Tensor, tensor, tidy } from '../engine/index.js';
 import { frequencySteps, type ImageGrid } from './grid.js';
 import { type OtfTable, otfAt } from './otf.js';
 import type { KCandidate, OverlapSettings } from './overlap.js';
-import type { Modamp } from './search.js';
+import type { Modamp, PendingModamp } from './search.js';
 
 /**
  * Host buffers (scratch.ts): the bands, and per candidate the boxes' columns, band 0's weights,
- * the boxes' values, Kx and m. Shared by every instance: a candidate is evaluated start to end in
- * one synchronous call, and a few MB of new buffers per fit made the robust fit (which runs many
+ * the boxes' values and m. Shared by every instance: each is used within one synchronous call
+ * (start() copies the boxes into a tensor before it returns; wait() reads m), and a few MB of new buffers per fit made the robust fit (which runs many
  * allocating passes) ~15% slower on average through extra garbage collections. Buffers over
  * KEEP_ELEMENTS are let go at dispose (a 2048² fit would otherwise pin ~250 MB).
  */
@@ -32,7 +33,6 @@ interface Buffers {
   columns: Scratch<Int32Array>;
   weights: Scratch<Float64Array>;
   boxes: Scratch<Float32Array | Float64Array>;
-  kx: Scratch<Float32Array | Float64Array>;
   m: Scratch<Float32Array | Float64Array>;
 }
 const buffers = (Arr: Float32ArrayConstructor | Float64ArrayConstructor): Buffers => ({
@@ -41,7 +41,6 @@ const buffers = (Arr: Float32ArrayConstructor | Float64ArrayConstructor): Buffer
   columns: new Scratch(Int32Array),
   weights: new Scratch(Float64Array),
   boxes: new Scratch<Float32Array | Float64Array>(Arr),
-  kx: new Scratch<Float32Array | Float64Array>(Arr),
   m: new Scratch<Float32Array | Float64Array>(Arr),
 });
 const KEEP_ELEMENTS = 4 << 20;
@@ -118,49 +117,65 @@ export class SpectralModamp {
 
   /**
    * One candidate at a time: the lenses of different orientations have different shapes, and a
-   * common box for a batch would cost about twice the products.
+   * common box for a batch would cost about twice the products. Every candidate is started before
+   * the first is waited for, so the products of one run while the host prepares the next.
    */
   evaluate(cands: readonly KCandidate[]): Modamp[] {
-    return cands.map((c) => this.#modamp(c));
+    return cands.map((c) => this.start(c)).map((p) => p.wait());
   }
 
-  /** modamp (re, im) of one candidate. */
-  #modamp(c: KCandidate): Modamp {
+  /**
+   * Starts one candidate: the host builds its weighted boxes and kernels, and the matrix products
+   * run on the engine's background thread (engine/async.ts) while the caller goes on, typically
+   * preparing another orientation's candidate; wait() takes the modamp (re, im).
+   */
+  start(c: KCandidate): PendingModamp {
     const box = this.#box(c);
     const { h, w } = box;
     const opts = { dtype: this.#dtype, device: this.#device };
     const { a, den } = this.#weightedBoxes(c, box);
-    const kx = this.#scratch.kx.view(2 * w * w);
-    toeplitz(this.#kernelValues(c, box, 'x'), w, kx);
+    const kx = this.#kernelValues(c, box, 'x');
     const ky = this.#kernelValues(c, box, 'y');
-    // m = conj(A0)·Kx·A1ᵀ [h, h] on the device; then Σ_{a,a'} Ky[a,a']·m[a,a'] on the host from Ky's
-    // 2h − 1 distinct values (it is Toeplitz), cheaper than materialising Ky and two more passes.
-    const m = this.#scratch.m.view(2 * h * h);
-    tidy(() => {
+    // m = conj(A0)·Kx·A1ᵀ [h, h] in the background (the inputs are copies: the host buffers are free
+    // again at once); then Σ_{a,a'} Ky[a,a']·m[a,a'] on the host from Ky's 2h − 1 distinct values
+    // (it is Toeplitz), cheaper than materialising Ky and two more passes. The host wrote conj(A0)
+    // and A1 with its columns reversed (A1r), so Kx·A1ᵀ = H·A1rᵀ with H[j, i] = Kx[j, w − 1 − i] =
+    // values[2w − 2 − i − j]: a Hankel matrix, a view of the reversed values (unfold), not w² copies.
+    reverseComplex(kx);
+    const products = tidy(() => {
       const boxes = tensor(a, [2, h, w, 2], opts).viewAsComplex();
-      boxes
-        .select(0, 0)
-        .conj()
-        .matmul(tensor(kx, [w, w, 2], opts).viewAsComplex())
-        .matmul(boxes.select(0, 1).transpose(0, 1))
-        .readInto(m);
+      const hankel = tensor(kx, [2 * w - 1, 2], opts)
+        .viewAsComplex()
+        .unfold(0, w, 1);
+      return multiDotAsync([boxes.select(0, 0), hankel, boxes.select(0, 1).transpose(0, 1)]);
     });
-    let re = 0;
-    let im = 0;
-    for (let i = 0; i < h; i++) {
-      // Row i of Ky is values[h − 1 − i … 2h − 2 − i].
-      const first = h - 1 - i;
-      for (let j = 0; j < h; j++) {
-        const mr = m[2 * (i * h + j)] as number;
-        const mi = m[2 * (i * h + j) + 1] as number;
-        const kr = ky[2 * (first + j)] as number;
-        const ki = ky[2 * (first + j) + 1] as number;
-        re += mr * kr - mi * ki;
-        im += mr * ki + mi * kr;
-      }
-    }
     const n2 = (this.#grid.height * this.#grid.width) ** 2;
-    return [re / n2 / den, im / n2 / den];
+    const pend = {
+      wait: (): Modamp => {
+        const m = this.#scratch.m.view(2 * h * h);
+        tidy(() => products.wait().readInto(m));
+        let re = 0;
+        let im = 0;
+        for (let i = 0; i < h; i++) {
+          // Row i of Ky is values[h − 1 − i … 2h − 2 − i].
+          const first = h - 1 - i;
+          for (let j = 0; j < h; j++) {
+            const mr = m[2 * (i * h + j)] as number;
+            const mi = m[2 * (i * h + j) + 1] as number;
+            const kr = ky[2 * (first + j)] as number;
+            const ki = ky[2 * (first + j) + 1] as number;
+            re += mr * kr - mi * ki;
+            im += mr * ki + mi * kr;
+          }
+        }
+        return [re / n2 / den, im / n2 / den] as Modamp;
+      },
+    };
+    if (process.env.RDL_SYNC) {
+      const r = pend.wait();
+      return { wait: () => r };
+    }
+    return pend;
   }
 
   /**
@@ -232,8 +247,8 @@ export class SpectralModamp {
   }
 
   /**
-   * A = [A0, A1] on their boxes, [2, h, w] complex interleaved on the host (A0 = band0·w0, A1 =
-   * B1·w1), and den = Σ|A0|² + Σ|A1|² over H·W (Parseval). One loop with the reference's arithmetic
+   * [conj(A0), A1r] on their boxes, [2, h, w] complex interleaved on the host (A0 = band0·w0, A1 =
+   * B1·w1, A1r = A1 with its columns in reverse order), and den = Σ|A0|² + Σ|A1|² over H·W (Parseval). One loop with the reference's arithmetic
    * (the table's linear interpolation, then w = OTF(|u ∓ k|)/√(OTF(|u|)² + OTF(|u ∓ k|)²) where both
    * radii are within R and both |OTF| above the threshold), in float64 whatever the dtype.
    */
@@ -299,8 +314,10 @@ export class SpectralModamp {
           if (weight === 0) continue;
           const re = (spectra[2 * (plane + pixel)] as number) * weight;
           const im = (spectra[2 * (plane + pixel) + 1] as number) * weight;
-          a[2 * o] = re;
-          a[2 * o + 1] = im;
+          // Band 0 conjugated; band 1 with its columns reversed (see start()).
+          const at = s === 0 ? o : o + w - 1 - 2 * x;
+          a[2 * at] = re;
+          a[2 * at + 1] = s === 0 ? -im : im;
           den += re * re + im * im;
         }
       }
@@ -374,16 +391,22 @@ export class SpectralModamp {
   /** Frees this view of the bands (the caller's tensor is untouched). */
   dispose(): void {
     this.#bands.dispose();
-    const { spectra, columns, weights, boxes, kx, m } = this.#scratch;
+    const { spectra, columns, weights, boxes, m } = this.#scratch;
     // A dropped copy of the bands belongs to nobody (another live instance must copy again).
     const dropped = spectra.trim(KEEP_ELEMENTS);
     if (dropped || this.#scratch.owner === this) this.#scratch.owner = null;
-    for (const b of [columns, weights, boxes, kx, m]) b.trim(KEEP_ELEMENTS);
+    for (const b of [columns, weights, boxes, m]) b.trim(KEEP_ELEMENTS);
   }
 }
 
-/** Fills out with the size × size Toeplitz matrix [j, j'] = values[j' − j + size − 1] (complex, interleaved). */
-function toeplitz(values: Float64Array, size: number, out: Float32Array | Float64Array): void {
-  // Row j is the contiguous run values[size − 1 − j … 2·size − 2 − j].
-  for (let j = 0; j < size; j++) out.set(values.subarray(2 * (size - 1 - j), 2 * (2 * size - 1 - j)), 2 * j * size);
+/** Reverses the order of the complex values (interleaved re, im) in place. */
+function reverseComplex(values: Float64Array): void {
+  for (let i = 0, j = values.length - 2; i < j; i += 2, j -= 2) {
+    const re = values[i] as number;
+    const im = values[i + 1] as number;
+    values[i] = values[j] as number;
+    values[i + 1] = values[j + 1] as number;
+    values[j] = re;
+    values[j + 1] = im;
+  }
 }

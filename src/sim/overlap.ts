@@ -14,7 +14,7 @@ import { axisFrequencies, frequencySteps, type ImageGrid } from './grid.js';
 import { OtfLookup, type OtfTable, radiusGrid } from './otf.js';
 import { SpectralModamp } from './overlap-spectral.js';
 import { modampAt } from './peakmap.js';
-import type { Modamp } from './search.js';
+import type { Modamp, PendingModamp } from './search.js';
 
 export interface OverlapSettings {
   /** Overlap cutoff radius R, cycles/µm (already limited to the grid's Nyquist radius). */
@@ -89,6 +89,17 @@ export class ModampEvaluator {
       const { cross, den } = this.crossProducts(cands);
       return modampAt(cross, den, cands, this.#grid);
     });
+  }
+
+  /**
+   * One candidate, started: on the frequency-domain path its matrix products run in the background
+   * while the caller prepares others (search.ts runs the orientations' walks this way); on the
+   * transforms path it is computed here.
+   */
+  start(c: KCandidate): PendingModamp {
+    if (this.#spectral.isCheaper([c])) return this.#spectral.start(c);
+    const [m] = this.evaluate([c], 'transforms') as [Modamp];
+    return { wait: () => m };
   }
 
   /**

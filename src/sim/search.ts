@@ -1,5 +1,5 @@
 // The reference's 1D hill climb (CalModamp_2DSIM.fitk0andmodamps), written as generators so a
-// driver can evaluate the candidates of several orientations in one batch. A generator yields
+// driver can interleave the candidates of several orientations. A generator yields
 // the next candidate coordinate and receives |modamp| there. The step sequence is the
 // reference's exactly (same comparisons, same accumulation x ← x ± step), so the same values give
 // the same three points and the same parabola.
@@ -125,30 +125,33 @@ export function* searchOrientation(
   };
 }
 
+/** A candidate's modamp being computed (overlap-spectral.ts); wait() takes it, once. */
+export interface PendingModamp {
+  wait(): Modamp;
+}
+
 /**
- * Runs several searches in lockstep: each round gathers the pending candidate of every
- * unfinished search and evaluates them in one call.
+ * Runs several searches side by side: every search's first candidate is started, then, in the
+ * order they were started, each result is taken and handed to its search, whose next candidate
+ * is started at once. So while one candidate's products run in the background (overlap-spectral.ts)
+ * the host prepares another search's; each search sees exactly the values it would alone.
  */
 export function runSearches<T>(
   searches: Generator<Candidate, T, Modamp>[],
-  evaluate: (batch: { index: number; candidate: Candidate }[]) => Modamp[],
+  start: (index: number, candidate: Candidate) => PendingModamp,
 ): T[] {
   const results: (T | undefined)[] = new Array(searches.length);
-  const pending = new Map<number, Candidate>();
+  const queue: { index: number; pending: PendingModamp }[] = [];
+  const advance = (index: number, r: IteratorResult<Candidate, T>) => {
+    if (r.done) results[index] = r.value;
+    else queue.push({ index, pending: start(index, r.value) });
+  };
   searches.forEach((g, i) => {
-    const r = g.next();
-    if (r.done) results[i] = r.value;
-    else pending.set(i, r.value);
+    advance(i, g.next());
   });
-  while (pending.size > 0) {
-    const batch = [...pending].map(([index, candidate]) => ({ index, candidate }));
-    const values = evaluate(batch);
-    pending.clear();
-    batch.forEach(({ index }, b) => {
-      const r = (searches[index] as Generator<Candidate, T, Modamp>).next(values[b] as Modamp);
-      if (r.done) results[index] = r.value;
-      else pending.set(index, r.value);
-    });
+  for (let job = queue.shift(); job; job = queue.shift()) {
+    const value = job.pending.wait();
+    advance(job.index, (searches[job.index] as Generator<Candidate, T, Modamp>).next(value));
   }
   return results as T[];
 }

@@ -227,6 +227,9 @@ describe('shape and indexing', () => {
       assert.deepEqual(values(a.narrow(2, 1, 2).select(0, 0)), [1, 2, 5, 6, 9, 10]);
       assert.deepEqual(values(a.slice(2, 0, null, 2).select(0, 1)), [12, 14, 16, 18, 20, 22]);
       assert.deepEqual(values(a.flip(2).select(0, 0).select(0, 0)), [3, 2, 1, 0]);
+      // Overlapping windows: the Hankel matrix H[i, j] = v[i + j].
+      assert.deepEqual(values(t([1, 2, 3, 4, 5]).unfold(0, 3, 1)), [1, 2, 3, 2, 3, 4, 3, 4, 5]);
+      assert.deepEqual(t([1, 2, 3, 4, 5]).unfold(0, 2, 2).shape, [2, 2]);
       assert.deepEqual(values(t([0, 1, 2, 3, 4]).roll(2, 0)), [3, 4, 0, 1, 2]);
       assert.deepEqual(
         values(t([5, 6, 7]).indexSelect(0, tensor(new Int32Array([2, 0]), [2], { ...dev, dtype: 'int64' }))),

@@ -1,0 +1,211 @@
+// Tensor work on one background thread, so that JavaScript can prepare the next inputs while
+// libtorch computes. Why: the illumination fit's exact modamp costs per candidate ~0.35 ms of
+// complex matrix products and ~0.35 ms of host work (weights, gathers); with the products of one
+// candidate running here while the host prepares the next, the two cores of a small machine
+// both work (measured: two single-threaded products side by side each run at full speed).
+//
+// Jobs run one at a time in submission order. A job captures its input tensors by value (libtorch
+// tensors are reference counted, so disposing the JavaScript handles meanwhile is safe) and the
+// submitting thread's grad mode. Its result, or its error, is taken with jobWait, which blocks
+// until the job has run; an unwaited job still runs and its result is dropped.
+#include "common.h"
+
+#include <ATen/Parallel.h>
+#include <dlfcn.h>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace rdl {
+namespace {
+
+// Handing work to a thread asleep on a condition variable is slow on virtual machines: an empty
+// job's round trip took 68 µs here (7 µs with spinning), and a worker asleep for a while was at
+// times scheduled only ~4 ms later. So both sides spin before they sleep: the worker for a while
+// after each job (in a search the next one comes within ~0.5 ms), the waiter until its job is
+// done (a product takes ~0.3 ms). glibc skips the wake-up system call when nobody sleeps.
+constexpr auto kWorkerSpin = std::chrono::milliseconds(2);
+constexpr auto kWaiterSpin = std::chrono::milliseconds(20);
+
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+/** Spins until ready() or the time is up; returns ready()'s last value. */
+template <typename Ready>
+bool SpinFor(std::chrono::steady_clock::duration limit, Ready ready) {
+  auto until = std::chrono::steady_clock::now() + limit;
+  for (int i = 0;; ++i) {
+    if (ready()) return true;
+    if ((i & 255) == 255) {
+      if (std::chrono::steady_clock::now() > until) return ready();
+      std::this_thread::yield();  // lets a thread that shares this core run
+    }
+    CpuRelax();
+  }
+}
+
+/**
+ * Makes libtorch's parallel loops on the calling thread run on it alone. With OpenMP every thread
+ * that starts parallel work gets a thread team of its own; a second team, spinning beside the
+ * JavaScript thread's, would put four busy threads on two cores (measured: the fit's median went
+ * from 23 to 27 ms). libtorch sets a thread's count on its first parallel loop, so that runs first.
+ */
+void SingleThreadedHere() {
+  at::internal::lazy_init_num_threads();
+  using SetThreads = void (*)(int);
+  if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"))) set(1);
+}
+
+struct Job {
+  std::function<at::Tensor()> work;
+  std::mutex mu;
+  std::condition_variable ready;
+  std::atomic<bool> done{false};
+  bool taken = false;
+  at::Tensor result;
+  std::exception_ptr error;
+};
+
+/**
+ * The background thread and its queue. Created on first use and never destroyed: a static
+ * destructor would have to join a thread that may be inside libtorch while the process exits.
+ * Environments drain it on teardown (DrainOnCleanup), so no job outlives its submitter's data.
+ */
+class Worker {
+ public:
+  Worker() {
+    std::thread([this] {
+      SingleThreadedHere();
+      Loop();
+    }).detach();
+  }
+
+  void Submit(std::shared_ptr<Job> job) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      queue_.push_back(std::move(job));
+      ++pending_;
+      queued_.fetch_add(1, std::memory_order_release);
+    }
+    wake_.notify_one();
+  }
+
+  /** Blocks until every submitted job has run. */
+  void Drain() {
+    std::unique_lock<std::mutex> lock(mu_);
+    idle_.wait(lock, [this] { return pending_ == 0; });
+  }
+
+ private:
+  void Loop() {
+    for (;;) {
+      SpinFor(kWorkerSpin, [this] { return queued_.load(std::memory_order_acquire) > 0; });
+      std::shared_ptr<Job> job;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        wake_.wait(lock, [this] { return !queue_.empty(); });
+        job = std::move(queue_.front());
+        queue_.pop_front();
+        queued_.fetch_sub(1, std::memory_order_relaxed);
+      }
+      at::Tensor result;
+      std::exception_ptr error;
+      try {
+        result = job->work();
+      } catch (...) {
+        error = std::current_exception();
+      }
+      job->work = nullptr;  // releases the captured inputs here, not on the waiting thread
+      {
+        std::lock_guard<std::mutex> lock(job->mu);
+        job->result = std::move(result);
+        job->error = error;
+        job->done.store(true, std::memory_order_release);
+      }
+      job->ready.notify_all();
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        --pending_;
+      }
+      idle_.notify_all();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::condition_variable idle_;
+  std::deque<std::shared_ptr<Job>> queue_;
+  std::atomic<size_t> queued_{0};
+  size_t pending_ = 0;
+};
+
+std::mutex g_create;
+Worker* g_worker = nullptr;  // made on the first job
+
+Worker& GetWorker() {
+  std::lock_guard<std::mutex> lock(g_create);
+  if (g_worker == nullptr) g_worker = new Worker();
+  return *g_worker;
+}
+
+Napi::Value Submit(Napi::Env env, std::function<at::Tensor()> work) {
+  auto job = std::make_shared<Job>();
+  bool grad = at::GradMode::is_enabled();
+  job->work = [work = std::move(work), grad] {
+    at::AutoGradMode mode(grad);
+    return work();
+  };
+  GetWorker().Submit(job);
+  auto* holder = new std::shared_ptr<Job>(job);
+  return Napi::External<std::shared_ptr<Job>>::New(env, holder,
+                                                   [](Napi::Env, std::shared_ptr<Job>* h) { delete h; });
+}
+
+// multiDotStart([t0, t1, ...]) -> job: the product t0·t1·… (libtorch picks the cheapest order).
+RDL_OP(multiDotStart, {
+  std::vector<at::Tensor> ts = TList(info, 0);
+  if (ts.size() < 2) throw std::invalid_argument("multiDot needs at least two tensors");
+  return Submit(info.Env(), [ts = std::move(ts)] { return at::linalg_multi_dot(ts); });
+})
+
+// jobWait(job) -> tensor: blocks until the job has run; throws its error. Once per job.
+RDL_OP(jobWait, {
+  if (!info[0].IsExternal()) throw std::invalid_argument("argument 0 must be a pending job");
+  std::shared_ptr<Job> job = *info[0].As<Napi::External<std::shared_ptr<Job>>>().Data();
+  SpinFor(kWaiterSpin, [&] { return job->done.load(std::memory_order_acquire); });
+  std::unique_lock<std::mutex> lock(job->mu);
+  if (job->taken) throw std::invalid_argument("the job's result was already taken");
+  job->ready.wait(lock, [&] { return job->done.load(std::memory_order_acquire); });
+  job->taken = true;
+  if (job->error) std::rethrow_exception(job->error);
+  return Out(info.Env(), std::move(job->result));
+})
+
+void DrainOnCleanup(void*) {
+  Worker* worker = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(g_create);
+    worker = g_worker;
+  }
+  if (worker != nullptr) worker->Drain();
+}
+
+}  // namespace
+
+void RegisterAsync(Napi::Env env, Napi::Object exports) {
+  napi_add_env_cleanup_hook(env, DrainOnCleanup, nullptr);
+  RDL_EXPORT(exports, multiDotStart);
+  RDL_EXPORT(exports, jobWait);
+}
+
+}  // namespace rdl
