@@ -29,6 +29,22 @@ export function getNumThreads(): number {
 }
 
 /**
+ * Runs fn with n intra-op threads, then restores the count (also when fn throws). For work that
+ * keeps a core busy itself, e.g. with background jobs (async.ts): libtorch's idle pool threads
+ * spin for milliseconds after each parallel op and would compete with it.
+ */
+export function withNumThreads<T>(n: number, fn: () => T): T {
+  const before = getNumThreads();
+  if (n === before) return fn();
+  setNumThreads(n);
+  try {
+    return fn();
+  } finally {
+    setNumThreads(before);
+  }
+}
+
+/**
  * Live native tensors and their storage bytes (views count again), tensors freed by the garbage
  * collector instead of dispose(), and the bytes the CPU allocator keeps for reuse.
  */

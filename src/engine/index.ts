@@ -12,6 +12,7 @@ export {
   memory,
   setDefaultDevice,
   setNumThreads,
+  withNumThreads,
 } from './device.js';
 export * as fft from './fft.js';
 export * as F from './functional.js';

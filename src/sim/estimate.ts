@@ -1,6 +1,6 @@
 // Illumination-pattern estimation per orientation (reference: cal_modamp, plus the predict
 // script's averaging and fallback rules). Returns plain numbers; every tensor is freed.
-import { type Device, type DType, type Tensor, tidy } from '../engine/index.js';
+import { type Device, type DType, getNumThreads, type Tensor, tidy, withNumThreads } from '../engine/index.js';
 import { apodize } from './apodize.js';
 import { separateBands } from './bands.js';
 import { cycleCount, cycleTensor, type RawStack } from './frames.js';
@@ -99,6 +99,21 @@ export function estimateCycle(
   p: SimParameters,
   o: EstimateOptions = {},
 ): IlluminationEstimate {
+  return withFitThreads(o, () => fitCycle(frames, table, p, o));
+}
+
+/**
+ * The reference fit's search keeps a host core and the engine's background thread busy
+ * (overlap-spectral.ts), and libtorch's idle pool threads spin for milliseconds after every
+ * parallel op (the frames' conversion, the band separation's FFTs), competing with both: on 2 cores
+ * one pool thread fewer for the whole fit took the 256² fit from ~27 to ~22 ms. The robust fit's
+ * batched transforms want the whole pool (1 thread instead of 2: 44 → 49 ms).
+ */
+function withFitThreads<T>(o: EstimateOptions, fn: () => T): T {
+  return o.fit === 'reference' ? withNumThreads(Math.max(1, getNumThreads() - 1), fn) : fn();
+}
+
+function fitCycle(frames: Tensor, table: OtfTable, p: SimParameters, o: EstimateOptions): IlluminationEstimate {
   const grid: ImageGrid = { height: frames.dim(2), width: frames.dim(3), pixelSizeUm: p.pixelSizeUm };
   const real: DType = o.precision === 'float64' ? 'float64' : 'float32';
   const bands = tidy(() =>
@@ -223,6 +238,10 @@ export function estimateStack(
   p: SimParameters,
   o: StackEstimateOptions = {},
 ): CycleGroupEstimate {
+  return withFitThreads(o, () => fitStack(stack, otf, p, o));
+}
+
+function fitStack(stack: RawStack, otf: RadialOtf, p: SimParameters, o: StackEstimateOptions): CycleGroupEstimate {
   const table = otfTableForGrid(otf, { height: stack.height, width: stack.width, pixelSizeUm: p.pixelSizeUm });
   const start = o.cycle ?? 0;
   const count = o.numAverage ?? 1;

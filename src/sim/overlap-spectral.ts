@@ -279,47 +279,58 @@ export class SpectralModamp {
     a.fill(0);
     w0.fill(0);
     const support2 = this.#support2;
+    const chord = (uy: number, sign: number, boxX: number): [number, number] => {
+      const shiftedHalf = support2 - (uy * dky - sign * c.ky) ** 2;
+      const centredHalf = support2 - (uy * dky) ** 2;
+      if (shiftedHalf < 0 || centredHalf < 0) return [0, -1];
+      const lo = Math.max(sign * c.kx - Math.sqrt(shiftedHalf), -Math.sqrt(centredHalf));
+      const hi = Math.min(sign * c.kx + Math.sqrt(shiftedHalf), Math.sqrt(centredHalf));
+      return [Math.max(0, Math.floor(lo / dkx) - 1 - boxX), Math.min(w - 1, Math.ceil(hi / dkx) + 1 - boxX)];
+    };
     let den = 0;
-    for (let s = 0; s < 2; s++) {
-      const plane = (c.orientation * 2 + s) * H * W;
-      const sign = s === 0 ? 1 : -1;
-      const boxX = bx.x0[s] as number;
-      for (let y = 0; y < h; y++) {
-        const uy = (s === 0 ? by0 : by1) + y;
-        const shiftedHalf = support2 - (uy * dky - sign * c.ky) ** 2;
-        const centredHalf = support2 - (uy * dky) ** 2;
-        if (shiftedHalf < 0 || centredHalf < 0) continue;
-        const lo = Math.max(sign * c.kx - Math.sqrt(shiftedHalf), -Math.sqrt(centredHalf));
-        const hi = Math.min(sign * c.kx + Math.sqrt(shiftedHalf), Math.sqrt(centredHalf));
-        const x1 = Math.max(0, Math.floor(lo / dkx) - 1 - boxX);
-        const x2 = Math.min(w - 1, Math.ceil(hi / dkx) + 1 - boxX);
-        const row = (uy < 0 ? uy + H : uy) * W;
-        const dy2 = ((by0 + y) * dky - c.ky) ** 2;
-        // Band 1: label u = (by1 + y, bx1 + x) mirrors to −u, at row −by1 − y − by0 of band 0's box.
-        const my = -by1 - y - by0;
-        for (let x = x1, o = (s * h + y) * w + x1; x <= x2; x++, o++) {
-          const pixel = row + (columns[s * w + x] as number);
-          let weight: number;
-          if (s === 0) {
-            weight = this.#weight(pixel, (dx2[x] as number) + dy2);
-            w0[o] = weight;
-          } else {
-            const mx = -bx1 - x - bx0;
-            weight =
-              my >= 0 && my < h && mx >= 0 && mx < w
-                ? (w0[my * w + mx] as number)
-                : // −u lies off the grid (a Nyquist label): compute w1 directly.
-                  this.#weight(pixel, ((bx1 + x) * dkx + c.kx) ** 2 + ((by1 + y) * dky + c.ky) ** 2);
-          }
-          if (weight === 0) continue;
-          const re = (spectra[2 * (plane + pixel)] as number) * weight;
-          const im = (spectra[2 * (plane + pixel) + 1] as number) * weight;
-          // Band 0 conjugated; band 1 with its columns reversed (see start()).
-          const at = s === 0 ? o : o + w - 1 - 2 * x;
-          a[2 * at] = re;
-          a[2 * at + 1] = s === 0 ? -im : im;
-          den += re * re + im * im;
-        }
+    // Band 0: weights, and conj(band0·w0) into the first box.
+    const plane0 = c.orientation * 2 * H * W;
+    for (let y = 0; y < h; y++) {
+      const uy = by0 + y;
+      const [x1, x2] = chord(uy, 1, bx0);
+      const row = (uy < 0 ? uy + H : uy) * W;
+      const dy2 = (uy * dky - c.ky) ** 2;
+      for (let x = x1, o = y * w + x1; x <= x2; x++, o++) {
+        const pixel = row + (columns[x] as number);
+        const weight = this.#weight(pixel, (dx2[x] as number) + dy2);
+        w0[o] = weight;
+        if (weight === 0) continue;
+        const re = (spectra[2 * (plane0 + pixel)] as number) * weight;
+        const im = (spectra[2 * (plane0 + pixel) + 1] as number) * weight;
+        a[2 * o] = re;
+        a[2 * o + 1] = -im;
+        den += re * re + im * im;
+      }
+    }
+    // Band 1: label u = (by1 + y, bx1 + x) mirrors to −u, at (−by1 − y − by0, −bx1 − x − bx0) of
+    // band 0's box; written with its columns reversed (see start()).
+    const plane1 = plane0 + H * W;
+    for (let y = 0; y < h; y++) {
+      const uy = by1 + y;
+      const [x1, x2] = chord(uy, -1, bx1);
+      const row = (uy < 0 ? uy + H : uy) * W;
+      const my = -by1 - y - by0;
+      const rowOut = (h + y) * w + w - 1;
+      for (let x = x1; x <= x2; x++) {
+        const pixel = row + (columns[w + x] as number);
+        const mx = -bx1 - x - bx0;
+        const weight =
+          my >= 0 && my < h && mx >= 0 && mx < w
+            ? (w0[my * w + mx] as number)
+            : // −u lies off the grid (a Nyquist label): compute w1 directly.
+              this.#weight(pixel, ((bx1 + x) * dkx + c.kx) ** 2 + (uy * dky + c.ky) ** 2);
+        if (weight === 0) continue;
+        const re = (spectra[2 * (plane1 + pixel)] as number) * weight;
+        const im = (spectra[2 * (plane1 + pixel) + 1] as number) * weight;
+        const at = rowOut - x;
+        a[2 * at] = re;
+        a[2 * at + 1] = im;
+        den += re * re + im * im;
       }
     }
     return { a, den: den / (H * W) };
