@@ -56,9 +56,9 @@ bool SpinFor(std::chrono::steady_clock::duration limit, Ready ready) {
 
 /**
  * Makes libtorch's parallel loops on the calling thread run on it alone. With OpenMP every thread
- * that starts parallel work gets a thread team of its own; a second team, spinning beside the
- * JavaScript thread's, would put four busy threads on two cores (measured: the fit's median went
- * from 23 to 27 ms). libtorch sets a thread's count on its first parallel loop, so that runs first.
+ * that starts parallel work gets a thread team of its own, whose idle members spin; the jobs are
+ * small, and a second team beside the JavaScript thread's would only add busy threads to the
+ * cores. libtorch sets a thread's count on its first parallel loop, so that runs first.
  */
 void SingleThreadedHere() {
   at::internal::lazy_init_num_threads();
@@ -74,12 +74,35 @@ struct Job {
   bool taken = false;
   at::Tensor result;
   std::exception_ptr error;
+
+  /** Runs the work on the calling thread and publishes the result or the error. */
+  void Run() {
+    at::Tensor out;
+    std::exception_ptr failure;
+    try {
+      out = work();
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    work = nullptr;  // releases the captured inputs on the running thread
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      result = std::move(out);
+      error = failure;
+      done.store(true, std::memory_order_release);
+    }
+    ready.notify_all();
+  }
 };
 
 /**
  * The background thread and its queue. Created on first use and never destroyed: a static
  * destructor would have to join a thread that may be inside libtorch while the process exits.
  * Environments drain it on teardown (DrainOnCleanup), so no job outlives its submitter's data.
+ *
+ * A job submitted while the thread sleeps (and nothing is queued) runs on the submitting thread
+ * instead, and the thread is woken for the jobs that follow: waking it can take longer than the
+ * job (up to ~4 ms on a 2-vCPU virtual machine), and the order of jobs is kept either way.
  */
 class Worker {
  public:
@@ -90,17 +113,25 @@ class Worker {
     }).detach();
   }
 
-  void Submit(std::shared_ptr<Job> job) {
+  /** Queues the job, or returns false when the caller should run it itself (see above). */
+  bool Submit(const std::shared_ptr<Job>& job) {
+    bool queued = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      queue_.push_back(std::move(job));
-      ++pending_;
-      queued_.fetch_add(1, std::memory_order_release);
+      if (!awake_ && queue_.empty()) {
+        poked_ = true;
+      } else {
+        queue_.push_back(job);
+        ++pending_;
+        queued_.fetch_add(1, std::memory_order_release);
+        queued = true;
+      }
     }
     wake_.notify_one();
+    return queued;
   }
 
-  /** Blocks until every submitted job has run. */
+  /** Blocks until every queued job has run. */
   void Drain() {
     std::unique_lock<std::mutex> lock(mu_);
     idle_.wait(lock, [this] { return pending_ == 0; });
@@ -108,31 +139,27 @@ class Worker {
 
  private:
   void Loop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      awake_ = true;
+    }
     for (;;) {
       SpinFor(kWorkerSpin, [this] { return queued_.load(std::memory_order_acquire) > 0; });
       std::shared_ptr<Job> job;
       {
         std::unique_lock<std::mutex> lock(mu_);
-        wake_.wait(lock, [this] { return !queue_.empty(); });
+        if (queue_.empty()) {
+          awake_ = false;
+          wake_.wait(lock, [this] { return !queue_.empty() || poked_; });
+          awake_ = true;
+          poked_ = false;
+          if (queue_.empty()) continue;  // woken ahead of work: spin for it
+        }
         job = std::move(queue_.front());
         queue_.pop_front();
         queued_.fetch_sub(1, std::memory_order_relaxed);
       }
-      at::Tensor result;
-      std::exception_ptr error;
-      try {
-        result = job->work();
-      } catch (...) {
-        error = std::current_exception();
-      }
-      job->work = nullptr;  // releases the captured inputs here, not on the waiting thread
-      {
-        std::lock_guard<std::mutex> lock(job->mu);
-        job->result = std::move(result);
-        job->error = error;
-        job->done.store(true, std::memory_order_release);
-      }
-      job->ready.notify_all();
+      job->Run();
       {
         std::lock_guard<std::mutex> lock(mu_);
         --pending_;
@@ -147,6 +174,8 @@ class Worker {
   std::deque<std::shared_ptr<Job>> queue_;
   std::atomic<size_t> queued_{0};
   size_t pending_ = 0;
+  bool awake_ = false;  // spinning or working (guarded by mu_)
+  bool poked_ = false;  // asked to wake without a job (guarded by mu_)
 };
 
 std::mutex g_create;
@@ -165,7 +194,7 @@ Napi::Value Submit(Napi::Env env, std::function<at::Tensor()> work) {
     at::AutoGradMode mode(grad);
     return work();
   };
-  GetWorker().Submit(job);
+  if (!GetWorker().Submit(job)) job->Run();
   auto* holder = new std::shared_ptr<Job>(job);
   return Napi::External<std::shared_ptr<Job>>::New(env, holder,
                                                    [](Napi::Env, std::shared_ptr<Job>* h) { delete h; });

@@ -30,7 +30,7 @@
 // The k0 that maximises the correlation's magnitude is the joint maximum-likelihood estimate with the
 // phase (the phase is referred to the image centre, so an error δk in k0 moves it by 2π·δk·r̄, r̄ the
 // signal's centroid): robust.ts polishes k0 on it before reading the phase.
-import { cat, type Device, type DType, fft, type Tensor, tensor, tidy } from '../engine/index.js';
+import { type Device, type DType, fft, type Tensor, tensor, tidy } from '../engine/index.js';
 import { separateBands } from './bands.js';
 import { frequencySteps, type ImageGrid, maxRadiusPerUm } from './grid.js';
 import { type OtfTable, otf2d, otfAt, radiusGrid } from './otf.js';
@@ -102,9 +102,9 @@ export class PhaseCorrelator {
       );
       [this.#bandsRe, this.#taper] = tidy(() => {
         const dc = tensor(dcMask(grid), [grid.height, grid.width], opts);
-        const bands = separateBands(x).viewAsReal();
-        const band0 = bands.select(1, 0).mul(dc.unsqueeze(-1));
-        const bandsRe = cat([band0.unsqueeze(1), bands.select(1, 1).unsqueeze(1)], 1);
+        // A new tensor: band 0's DC is zeroed in place.
+        const bandsRe = separateBands(x).viewAsReal();
+        bandsRe.select(1, 0).mul_(dc.unsqueeze(-1));
         return [bandsRe, edgeTaper(grid, taperPx, opts)];
       });
       this.#h0 = tidy(() => {

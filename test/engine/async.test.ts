@@ -15,7 +15,9 @@ describe('background products (multiDotAsync)', () => {
       const c = rand([6, 3, 2], { ...dev, seed: 3 }).viewAsComplex();
       const want = values(a.matmul(b).matmul(c).viewAsReal());
       const got = values(multiDotAsync([a, b, c]).wait().viewAsReal());
-      want.forEach((w, i) => assert.ok(Math.abs(w - (got[i] as number)) < 1e-5 * (1 + Math.abs(w)), `element ${i}`));
+      want.forEach((w, i) => {
+        assert.ok(Math.abs(w - (got[i] as number)) < 1e-5 * (1 + Math.abs(w)), `element ${i}`);
+      });
       const x = tensor([1, 2, 3, 4], [2, 2], dev);
       assert.deepEqual(values(multiDotAsync([x, x]).wait()), [7, 10, 15, 22]);
       assert.deepEqual(values(multiDotAsync([x, x, x, x]).wait()), values(x.matmul(x).matmul(x).matmul(x)));
@@ -29,7 +31,9 @@ describe('background products (multiDotAsync)', () => {
     }); // every input handle is disposed here
     assert.equal(memory().liveTensors, before);
     tidy(() => {
-      pending.forEach((p, i) => assert.deepEqual(values(p.wait()), [0, i + 1, 10 * (i + 1), 0]));
+      pending.forEach((p, i) => {
+        assert.deepEqual(values(p.wait()), [0, i + 1, 10 * (i + 1), 0]);
+      });
     });
     assert.equal(memory().liveTensors, before, 'the results belong to the waiting scope');
   });
