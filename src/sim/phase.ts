@@ -95,11 +95,11 @@ export class PhaseCorrelator {
       // at ρ = dkr (where the clamp starts) and far closer beyond; the weights move less than that.
       this.#uStepPerUm = frequencySteps(grid).dkr / 16;
       const uLength = Math.ceil(maxRadiusPerUm(grid) / this.#uStepPerUm) + 2;
-      this.#uTables = this.#snr.map((fit) =>
-        fit === null
-          ? new Float64Array(0)
-          : Float64Array.from({ length: uLength }, (_, i) => snrAt(fit, i * this.#uStepPerUm)),
-      );
+      this.#uTables = this.#snr.map((fit) => {
+        const u = new Float64Array(fit === null ? 0 : uLength);
+        for (let i = 0; i < u.length; i++) u[i] = snrAt(fit, i * this.#uStepPerUm);
+        return u;
+      });
       [this.#bandsRe, this.#taper] = tidy(() => {
         const dc = tensor(dcMask(grid), [grid.height, grid.width], opts);
         // A new tensor: band 0's DC is zeroed in place.

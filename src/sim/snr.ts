@@ -39,16 +39,22 @@ export function objectSnr(
 ): ObjectSnr[] {
   const [d, h, wd] = w.shape as [number, number, number];
   const half = Math.floor(wd / 2) + 1;
-  const power = tidy(() => fft.rfft2(apodize(w, apodizationPx)).abs().square().to('float64').toArray()) as Float64Array;
+  // The half spectra as interleaved (re, im); |X|² is taken in the loop below, in float64.
+  const spectra = tidy(() => fft.rfft2(apodize(w, apodizationPx)).viewAsReal().toArray());
   const { dkx, dky, dkr } = frequencySteps(g);
   const fy = axisFrequencies(h, dky, 'fft');
   const noiseFrom = supportEdge(table, otfThreshold) * NOISE_MARGIN;
   const rings = Math.ceil(Math.hypot(h / 2, wd / 2)) + 2;
-  // Radius and ring of every half-spectrum coefficient (the same for every orientation).
-  const rhos = new Float64Array(h * half);
+  // Ring and noise flag of every half-spectrum coefficient (the same for every orientation).
+  const ringOf = new Int32Array(h * half);
+  const isNoise = new Uint8Array(h * half);
   for (let y = 0; y < h; y++) {
     const fyy = (fy[y] as number) ** 2;
-    for (let x = 0; x < half; x++) rhos[y * half + x] = Math.sqrt((x * dkx) ** 2 + fyy);
+    for (let x = 0; x < half; x++) {
+      const rho = Math.sqrt((x * dkx) ** 2 + fyy);
+      ringOf[y * half + x] = Math.round(rho / dkr);
+      isNoise[y * half + x] = rho > noiseFrom ? 1 : 0;
+    }
   }
   const out: ObjectSnr[] = [];
   for (let o = 0; o < d; o++) {
@@ -60,13 +66,13 @@ export function objectSnr(
       for (let x = 0; x < half; x++) {
         // Columns 1 … ⌈w/2⌉−1 of the half spectrum stand for two frequencies of the full one.
         const weight = x === 0 || 2 * x === wd ? 1 : 2;
-        const rho = rhos[y * half + x] as number;
-        const p = power[(o * h + y) * half + x] as number;
-        if (rho > noiseFrom) {
+        const at = 2 * ((o * h + y) * half + x);
+        const p = (spectra[at] as number) ** 2 + (spectra[at + 1] as number) ** 2;
+        if (isNoise[y * half + x] === 1) {
           noiseSum += weight * p;
           noiseCount += weight;
         }
-        const ring = Math.round(rho / dkr);
+        const ring = ringOf[y * half + x] as number;
         ringSum[ring] = (ringSum[ring] as number) + weight * p;
         ringCount[ring] = (ringCount[ring] as number) + weight;
       }

@@ -1,8 +1,9 @@
 // Background jobs (engine/async.ts, native/async.cc): the same numbers as on the calling thread,
-// inputs that may be let go at once, errors handed to wait(), and one wait per job.
+// inputs that may be let go at once, errors handed to wait(), and one wait per job; and
+// withNumThreads, which the reference fit runs its background work under.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { memory, multiDotAsync, rand, tensor, tidy } from '../../src/engine/index.js';
+import { getNumThreads, memory, multiDotAsync, rand, tensor, tidy, withNumThreads } from '../../src/engine/index.js';
 import { DEVICE, values } from '../helpers.js';
 
 const dev = { device: DEVICE };
@@ -48,4 +49,24 @@ describe('background products (multiDotAsync)', () => {
       assert.throws(() => q.wait(), /already called/);
       assert.throws(() => multiDotAsync([tensor([2], [1, 1], dev)]), /at least two/);
     }));
+});
+
+describe('withNumThreads', () => {
+  it('runs with the given intra-op thread count and restores it, also after a throw', () => {
+    const before = getNumThreads();
+    const want = before === 1 ? 2 : before - 1;
+    assert.equal(
+      withNumThreads(want, () => getNumThreads()),
+      want,
+    );
+    assert.equal(getNumThreads(), before);
+    assert.throws(
+      () =>
+        withNumThreads(want, () => {
+          throw new Error('inside');
+        }),
+      /inside/,
+    );
+    assert.equal(getNumThreads(), before);
+  });
 });
