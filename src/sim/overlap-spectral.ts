@@ -20,17 +20,20 @@ import type { KCandidate, OverlapSettings } from './overlap.js';
 import type { Modamp, PendingModamp } from './search.js';
 
 /**
- * Host buffers (scratch.ts): the bands, and per candidate the boxes' columns, band 0's weights,
- * the boxes' values and m. Shared by every instance: each is used within one synchronous call
- * (start() copies the boxes into a tensor before it returns; wait() reads m), and a few MB of new buffers per fit made the robust fit (which runs many
- * allocating passes) ~15% slower on average through extra garbage collections. Buffers over
- * KEEP_ELEMENTS are let go at dispose (a 2048² fit would otherwise pin ~250 MB).
+ * Host buffers (scratch.ts): the bands, and per candidate the boxes' columns and x offsets, band
+ * 0's weights, the boxes' values and m. Shared by every instance: each is used within one
+ * synchronous call (start() copies the boxes into a tensor before it returns; wait() reads m),
+ * and a few MB of new buffers per fit made the robust fit (which runs many allocating passes)
+ * ~15% slower on average through extra garbage collections. Buffers over KEEP_ELEMENTS are let
+ * go at dispose (a 2048² fit would otherwise pin ~250 MB).
  */
 interface Buffers {
   spectra: Scratch<Float32Array | Float64Array>;
   /** The instance whose bands `spectra` holds. */
   owner: SpectralModamp | null;
   columns: Scratch<Int32Array>;
+  /** Per box column of band 0, (u_x − k_x)² (cycles²/µm²). */
+  dx2: Scratch<Float64Array>;
   weights: Scratch<Float64Array>;
   boxes: Scratch<Float32Array | Float64Array>;
   m: Scratch<Float32Array | Float64Array>;
@@ -39,6 +42,7 @@ const buffers = (Arr: Float32ArrayConstructor | Float64ArrayConstructor): Buffer
   spectra: new Scratch<Float32Array | Float64Array>(Arr),
   owner: null,
   columns: new Scratch(Int32Array),
+  dx2: new Scratch(Float64Array),
   weights: new Scratch(Float64Array),
   boxes: new Scratch<Float32Array | Float64Array>(Arr),
   m: new Scratch<Float32Array | Float64Array>(Arr),
@@ -108,11 +112,12 @@ export class SpectralModamp {
    * between 2048² and 4096², beyond which the FFTs are used.
    */
   isCheaper(cands: readonly KCandidate[]): boolean {
+    return cands.every((c) => this.#cheaper(this.#box(c)));
+  }
+
+  #cheaper({ h, w }: Box): boolean {
     const { height: H, width: W } = this.#grid;
-    return cands.every((c) => {
-      const { h, w } = this.#box(c);
-      return h * w * (h + w) <= 20 * H * W * Math.log2(H * W);
-    });
+    return h * w * (h + w) <= 20 * H * W * Math.log2(H * W);
   }
 
   /**
@@ -121,16 +126,18 @@ export class SpectralModamp {
    * the first is waited for, so the products of one run while the host prepares the next.
    */
   evaluate(cands: readonly KCandidate[]): Modamp[] {
-    return cands.map((c) => this.start(c)).map((p) => p.wait());
+    return cands.map((c) => this.start(c, true) as PendingModamp).map((p) => p.wait());
   }
 
   /**
    * Starts one candidate: the host builds its weighted boxes and kernels, and the matrix products
    * run on the engine's background thread (engine/async.ts) while the caller goes on, typically
-   * preparing another orientation's candidate; wait() takes the modamp (re, im).
+   * preparing another orientation's candidate; wait() takes the modamp (re, im). Null when the
+   * two inverse FFTs would be cheaper for this candidate (isCheaper), unless forced.
    */
-  start(c: KCandidate): PendingModamp {
+  start(c: KCandidate, force = false): PendingModamp | null {
     const box = this.#box(c);
+    if (!force && !this.#cheaper(box)) return null;
     const { h, w } = box;
     const opts = { dtype: this.#dtype, device: this.#device };
     const { a, den } = this.#weightedBoxes(c, box);
@@ -150,7 +157,7 @@ export class SpectralModamp {
       return multiDotAsync([boxes.select(0, 0), hankel, boxes.select(0, 1).transpose(0, 1)]);
     });
     const n2 = (this.#grid.height * this.#grid.width) ** 2;
-    const pend = {
+    return {
       wait: (): Modamp => {
         const m = this.#scratch.m.view(2 * h * h);
         tidy(() => products.wait().readInto(m));
@@ -168,14 +175,9 @@ export class SpectralModamp {
             im += mr * ki + mi * kr;
           }
         }
-        return [re / n2 / den, im / n2 / den] as Modamp;
+        return [re / n2 / den, im / n2 / den];
       },
     };
-    if (process.env.RDL_SYNC) {
-      const r = pend.wait();
-      return { wait: () => r };
-    }
-    return pend;
   }
 
   /**
@@ -272,7 +274,7 @@ export class SpectralModamp {
         columns[s * w + x] = ux < 0 ? ux + W : ux;
       }
     }
-    const dx2 = new Float64Array(w);
+    const dx2 = this.#scratch.dx2.view(w);
     for (let x = 0; x < w; x++) dx2[x] = ((bx0 + x) * dkx - c.kx) ** 2;
     // Weights are 0 outside the lens |u| ≤ S, |u ∓ k| ≤ S: each row visits only the lens chord
     // (one bin wider on each side against rounding; the weight tests inside stay exact).
@@ -402,11 +404,11 @@ export class SpectralModamp {
   /** Frees this view of the bands (the caller's tensor is untouched). */
   dispose(): void {
     this.#bands.dispose();
-    const { spectra, columns, weights, boxes, m } = this.#scratch;
+    const { spectra, columns, dx2, weights, boxes, m } = this.#scratch;
     // A dropped copy of the bands belongs to nobody (another live instance must copy again).
     const dropped = spectra.trim(KEEP_ELEMENTS);
     if (dropped || this.#scratch.owner === this) this.#scratch.owner = null;
-    for (const b of [columns, weights, boxes, m]) b.trim(KEEP_ELEMENTS);
+    for (const b of [columns, dx2, weights, boxes, m]) b.trim(KEEP_ELEMENTS);
   }
 }
 

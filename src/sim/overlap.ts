@@ -97,7 +97,8 @@ export class ModampEvaluator {
    * transforms path it is computed here.
    */
   start(c: KCandidate): PendingModamp {
-    if (this.#spectral.isCheaper([c])) return this.#spectral.start(c);
+    const pending = this.#spectral.start(c);
+    if (pending) return pending;
     const [m] = this.evaluate([c], 'transforms') as [Modamp];
     return { wait: () => m };
   }
