@@ -37,6 +37,8 @@ interface Buffers {
   weights: Scratch<Float64Array>;
   boxes: Scratch<Float32Array | Float64Array>;
   m: Scratch<Float32Array | Float64Array>;
+  /** weightPlanes' output. */
+  planes: Scratch<Float32Array | Float64Array>;
 }
 const buffers = (Arr: Float32ArrayConstructor | Float64ArrayConstructor): Buffers => ({
   spectra: new Scratch<Float32Array | Float64Array>(Arr),
@@ -46,6 +48,7 @@ const buffers = (Arr: Float32ArrayConstructor | Float64ArrayConstructor): Buffer
   weights: new Scratch(Float64Array),
   boxes: new Scratch<Float32Array | Float64Array>(Arr),
   m: new Scratch<Float32Array | Float64Array>(Arr),
+  planes: new Scratch<Float32Array | Float64Array>(Arr),
 });
 const KEEP_ELEMENTS = 4 << 20;
 const SCRATCH32 = buffers(Float32Array);
@@ -69,6 +72,8 @@ export class SpectralModamp {
   readonly #fixed: Uint8Array;
   readonly #table: OtfTable;
   readonly #grid: ImageGrid;
+  /** Frequency steps of the grid, cycles/µm. */
+  readonly #steps: { dkx: number; dky: number };
   readonly #settings: OverlapSettings;
   /** Radius beyond which no weight can be non-zero, cycles/µm, and its square (a hair larger, against rounding). */
   readonly #supportPerUm: number;
@@ -87,6 +92,7 @@ export class SpectralModamp {
     settings: OverlapSettings,
   ) {
     this.#grid = grid;
+    this.#steps = frequencySteps(grid);
     this.#settings = settings;
     this.#dtype = bands.dtype === 'complex128' ? 'float64' : 'float32';
     this.#device = bands.device;
@@ -280,14 +286,9 @@ export class SpectralModamp {
     // (one bin wider on each side against rounding; the weight tests inside stay exact).
     a.fill(0);
     w0.fill(0);
-    const support2 = this.#support2;
     const chord = (uy: number, sign: number, boxX: number): [number, number] => {
-      const shiftedHalf = support2 - (uy * dky - sign * c.ky) ** 2;
-      const centredHalf = support2 - (uy * dky) ** 2;
-      if (shiftedHalf < 0 || centredHalf < 0) return [0, -1];
-      const lo = Math.max(sign * c.kx - Math.sqrt(shiftedHalf), -Math.sqrt(centredHalf));
-      const hi = Math.min(sign * c.kx + Math.sqrt(shiftedHalf), Math.sqrt(centredHalf));
-      return [Math.max(0, Math.floor(lo / dkx) - 1 - boxX), Math.min(w - 1, Math.ceil(hi / dkx) + 1 - boxX)];
+      const [lo, hi] = this.#chord(c, uy, sign);
+      return [Math.max(0, lo - boxX), Math.min(w - 1, hi - boxX)];
     };
     let den = 0;
     // Band 0: weights, and conj(band0·w0) into the first box.
@@ -336,6 +337,54 @@ export class SpectralModamp {
       }
     }
     return { a, den: den / (H * W) };
+  }
+
+  /**
+   * The x labels (bins, centred) of row uy that can lie in the lens |u| ≤ S, |u − sign·k| ≤ S: one
+   * bin wider on each side against rounding (the weight's own tests stay exact); empty (lo > hi)
+   * where the row misses it. Not clamped to the grid.
+   */
+  #chord(c: KCandidate, uy: number, sign: number): [number, number] {
+    const { dkx, dky } = this.#steps;
+    const shiftedHalf = this.#support2 - (uy * dky - sign * c.ky) ** 2;
+    const centredHalf = this.#support2 - (uy * dky) ** 2;
+    if (shiftedHalf < 0 || centredHalf < 0) return [0, -1];
+    const lo = Math.max(sign * c.kx - Math.sqrt(shiftedHalf), -Math.sqrt(centredHalf));
+    const hi = Math.min(sign * c.kx + Math.sqrt(shiftedHalf), Math.sqrt(centredHalf));
+    return [Math.floor(lo / dkx) - 1, Math.ceil(hi / dkx) + 1];
+  }
+
+  /**
+   * The reference's weights w0 (band 0, lens around +k) and w1 (band 1, around −k) of each
+   * candidate on the whole grid in FFT order, [b, 2, H, W], 0 outside the lenses: for the inverse-FFT
+   * form (overlap.ts). Only the lens chords are visited (a 256² cycle: ~10× fewer points than the
+   * grid), instead of some thirty full-grid tensor passes. The array is a shared buffer, valid until
+   * the next call; copy it (tensor()) before calling again.
+   */
+  weightPlanes(cands: readonly KCandidate[]): Float32Array | Float64Array {
+    const { height: H, width: W } = this.#grid;
+    const { dkx, dky } = frequencySteps(this.#grid);
+    const out = this.#scratch.planes.view(cands.length * 2 * H * W);
+    out.fill(0);
+    const [yFirst, yLast] = [-Math.floor(H / 2), Math.ceil(H / 2) - 1];
+    const [xFirst, xLast] = [-Math.floor(W / 2), Math.ceil(W / 2) - 1];
+    for (let i = 0; i < cands.length; i++) {
+      const c = cands[i] as KCandidate;
+      for (let s = 0; s < 2; s++) {
+        const sign = s === 0 ? 1 : -1;
+        const plane = (i * 2 + s) * H * W;
+        for (let uy = yFirst; uy <= yLast; uy++) {
+          const [lo, hi] = this.#chord(c, uy, sign);
+          const row = (uy < 0 ? uy + H : uy) * W;
+          const dy2 = (uy * dky - sign * c.ky) ** 2;
+          for (let ux = Math.max(lo, xFirst); ux <= Math.min(hi, xLast); ux++) {
+            const pixel = row + (ux < 0 ? ux + W : ux);
+            out[plane + pixel] = this.#weight(pixel, (ux * dkx - sign * c.kx) ** 2 + dy2);
+          }
+        }
+      }
+    }
+    return out;
   }
 
   /**
@@ -404,11 +453,11 @@ export class SpectralModamp {
   /** Frees this view of the bands (the caller's tensor is untouched). */
   dispose(): void {
     this.#bands.dispose();
-    const { spectra, columns, dx2, weights, boxes, m } = this.#scratch;
+    const { spectra, columns, dx2, weights, boxes, m, planes } = this.#scratch;
     // A dropped copy of the bands belongs to nobody (another live instance must copy again).
     const dropped = spectra.trim(KEEP_ELEMENTS);
     if (dropped || this.#scratch.owner === this) this.#scratch.owner = null;
-    for (const b of [columns, dx2, weights, boxes, m]) b.trim(KEEP_ELEMENTS);
+    for (const b of [columns, dx2, weights, boxes, m, planes]) b.trim(KEEP_ELEMENTS);
   }
 }
 

@@ -10,7 +10,7 @@
 // separable, so the sum over x is taken before multiplying by the y factor; candidates of several
 // orientations go through one batched call.
 import { type Device, type DType, fft, keep, type Tensor, tensor, tidy } from '../engine/index.js';
-import { axisFrequencies, frequencySteps, type ImageGrid } from './grid.js';
+import type { ImageGrid } from './grid.js';
 import { OtfLookup, type OtfTable, radiusGrid } from './otf.js';
 import { SpectralModamp } from './overlap-spectral.js';
 import { modampAt } from './peakmap.js';
@@ -35,46 +35,32 @@ export interface KCandidate {
 export class ModampEvaluator {
   /** The bands as [D, 2, y, x, 2] reals: a view of the caller's tensor, which stays alive while this holds it. */
   readonly #bandsRe: Tensor;
-  /** |band|² and OTF(|q|)², only for the transforms path: made on its first use. */
-  #transformTables: { bandPower: Tensor; otf0Sq: Tensor } | null = null;
   readonly #spectral: SpectralModamp;
   /** OTF(|q|) and the reference's fixed mask (|q| ≤ R, |OTF| > threshold), FFT order [y, x]. */
   readonly #otf0: Tensor;
   readonly #fixedMask: Tensor;
-  readonly #lookup: OtfLookup;
-  readonly #qx: Float64Array;
-  readonly #qy: Float64Array;
   readonly #grid: ImageGrid;
-  readonly #settings: OverlapSettings;
   readonly #dtype: DType;
   readonly #device: Device;
 
   /** bands: [D, 2, y, x] complex in FFT order (separateBands); the caller may dispose its handle. */
   constructor(bands: Tensor, table: OtfTable, grid: ImageGrid, settings: OverlapSettings) {
     this.#grid = grid;
-    this.#settings = settings;
     this.#dtype = bands.dtype === 'complex128' ? 'float64' : 'float32';
     this.#device = bands.device;
     const opts = { dtype: this.#dtype, device: this.#device };
-    const { dkx, dky } = frequencySteps(grid);
-    this.#qx = axisFrequencies(grid.width, dkx, 'fft');
-    this.#qy = axisFrequencies(grid.height, dky, 'fft');
-    this.#lookup = new OtfLookup(table, opts);
     this.#bandsRe = keep(bands.viewAsReal());
-    [this.#otf0, this.#fixedMask] = tidy(() => {
-      const r0 = radiusGrid(grid, 'fft', opts);
-      const otf = this.#lookup.at(r0);
-      return [otf, r0.le(settings.cutoffPerUm).logicalAnd(otf.abs().gt(settings.otfThreshold))];
-    });
+    const lookup = new OtfLookup(table, opts);
+    try {
+      [this.#otf0, this.#fixedMask] = tidy(() => {
+        const r0 = radiusGrid(grid, 'fft', opts);
+        const otf = lookup.at(r0);
+        return [otf, r0.le(settings.cutoffPerUm).logicalAnd(otf.abs().gt(settings.otfThreshold))];
+      });
+    } finally {
+      lookup.dispose();
+    }
     this.#spectral = new SpectralModamp(bands, this.#otf0, this.#fixedMask, table, grid, settings);
-  }
-
-  #tables(): { bandPower: Tensor; otf0Sq: Tensor } {
-    this.#transformTables ??= {
-      bandPower: keep(tidy(() => this.#bandsRe.square().sum(-1))),
-      otf0Sq: keep(tidy(() => this.#otf0.square())),
-    };
-    return this.#transformTables;
   }
 
   /**
@@ -113,49 +99,30 @@ export class ModampEvaluator {
     const b = cands.length;
     const { height: h, width: w } = this.#grid;
     const opts = { dtype: this.#dtype, device: this.#device };
-    const Arr = this.#dtype === 'float64' ? Float64Array : Float32Array;
-    // Squared distances to the shifted centres: [:, 0] for w0 (q − k), [:, 1] for w1 (q + k).
-    const dx2 = new Arr(b * 2 * w);
-    const dy2 = new Arr(b * 2 * h);
-    cands.forEach((c, i) => {
-      for (let s = 0; s < 2; s++) {
-        const sign = s === 0 ? 1 : -1;
-        for (let x = 0; x < w; x++) dx2[(i * 2 + s) * w + x] = ((this.#qx[x] as number) - sign * c.kx) ** 2;
-        for (let y = 0; y < h; y++) dy2[(i * 2 + s) * h + y] = ((this.#qy[y] as number) - sign * c.ky) ** 2;
-      }
-    });
+    const weights = this.#spectral.weightPlanes(cands);
     return tidy(() => {
-      const r = tensor(dx2, [b, 2, 1, w], opts)
-        .add(tensor(dy2, [b, 2, h, 1], opts))
-        .sqrt();
-      const otfS = this.#lookup.at(r);
-      const keep = r
-        .le(this.#settings.cutoffPerUm)
-        .logicalAnd(otfS.abs().gt(this.#settings.otfThreshold))
-        .logicalAnd(this.#fixedMask);
-      const { bandPower, otf0Sq } = this.#tables();
-      const weights = otfS.mul(otf0Sq.add(otfS.square()).rsqrt()).maskedFill(keep.logicalNot(), 0);
       const orientations = cands.map((c) => c.orientation);
       const same = orientations.every((d, i) => d === i) && b === this.#bandsRe.dim(0);
-      const index = () => tensor(Int32Array.from(orientations), [b], { dtype: 'int32', device: this.#device });
-      const bandsRe = same ? this.#bandsRe : this.#bandsRe.indexSelect(0, index());
-      const power = same ? bandPower : bandPower.indexSelect(0, index());
+      const bandsRe = same
+        ? this.#bandsRe
+        : this.#bandsRe.indexSelect(
+            0,
+            tensor(Int32Array.from(orientations), [b], { dtype: 'int32', device: this.#device }),
+          );
       // complex × real through the real view: libtorch would otherwise promote the weights to complex.
-      const spectra = bandsRe.mul(weights.unsqueeze(-1)).viewAsComplex();
-      const overlaps = fft.ifft2(spectra);
+      const spectraRe = bandsRe.mul(tensor(weights, [b, 2, h, w, 1], opts));
+      const overlaps = fft.ifft2(spectraRe.viewAsComplex());
       const cross = overlaps.select(1, 0).conj().mul(overlaps.select(1, 1)); // [b, y, x]
-      const den = power
-        .mul(weights.square())
-        .sum([1, 2, 3])
+      const den = spectraRe
+        .square()
+        .sum([1, 2, 3, 4])
         .div(h * w); // Parseval
       return { cross, den };
     });
   }
 
   dispose(): void {
-    const tables = this.#transformTables ? [this.#transformTables.bandPower, this.#transformTables.otf0Sq] : [];
-    for (const t of [this.#bandsRe, this.#otf0, this.#fixedMask, ...tables]) t.dispose();
+    for (const t of [this.#bandsRe, this.#otf0, this.#fixedMask]) t.dispose();
     this.#spectral.dispose();
-    this.#lookup.dispose();
   }
 }
