@@ -3,7 +3,7 @@
 // difference), f(l) = 1 − sin((l + 0.5)/n · π/2), so the image wraps without a jump and its sum is
 // unchanged. Columns are treated after rows (corners see both), as in the reference. Unlike the
 // reference this returns a new tensor and never mutates its input.
-import { cat, type Tensor, tensor, tidy } from '../engine/index.js';
+import { type Tensor, tensor, tidy } from '../engine/index.js';
 import { ShapeError } from '../errors.js';
 
 /** Apodizes the last two dims [..., y, x] of a real tensor over widthPx pixels at each edge. */
@@ -14,27 +14,27 @@ export function apodize(images: Tensor, widthPx: number): Tensor {
     throw new ShapeError(`images of ${h}×${w} pixels are smaller than twice the apodization width (${widthPx} px)`);
   }
   if (widthPx === 0) return images.clone();
-  return tidy(() => {
-    const f = new Float64Array(widthPx);
-    for (let l = 0; l < widthPx; l++) f[l] = 1 - Math.sin(((l + 0.5) / widthPx) * (Math.PI / 2));
-    const opts = { dtype: images.dtype, device: images.device };
-    const rows = taper(images, -2, tensor(f, [widthPx, 1], opts));
-    return taper(rows, -1, tensor(f, [widthPx], opts));
+  const f = new Float64Array(widthPx);
+  for (let l = 0; l < widthPx; l++) f[l] = 1 - Math.sin(((l + 0.5) / widthPx) * (Math.PI / 2));
+  const opts = { dtype: images.dtype, device: images.device };
+  // One copy, then only the edge strips change (in place): two concatenations of the whole stack cost ~5× more.
+  const out = images.clone();
+  tidy(() => {
+    taper(out, -2, tensor(f, [widthPx, 1], opts));
+    taper(out, -1, tensor(f, [widthPx], opts));
   });
+  return out;
 }
 
-/** One pass along dim (−2 rows, −1 columns); fact broadcasts along the other image axis. */
-function taper(x: Tensor, dim: number, fact: Tensor): Tensor {
+/** One pass along dim (−2 rows, −1 columns), in place; fact broadcasts along the other image axis. */
+function taper(x: Tensor, dim: number, fact: Tensor): void {
   const n = x.dim(dim);
   const width = fact.size;
   const first = x.narrow(dim, 0, width);
-  // last[l] is the l-th line from the far edge (index n−1−l).
-  const last = x.narrow(dim, n - width, width).flip(dim);
-  const shift = last.sub(first).mul(0.5).mul(fact);
-  const middle = x.narrow(dim, width, n - 2 * width);
-  return cat([first.add(shift), middle, last.sub(shift).flip(dim)], rank(x, dim));
-}
-
-function rank(x: Tensor, dim: number): number {
-  return dim < 0 ? x.rank + dim : dim;
+  const last = x.narrow(dim, n - width, width);
+  // shift[l] pairs line l with the l-th line from the far edge (index n−1−l); a new tensor, computed
+  // before either strip changes.
+  const shift = last.flip(dim).sub(first).mul(0.5).mul(fact);
+  first.add_(shift);
+  last.add_(shift.flip(dim), -1);
 }

@@ -10,22 +10,25 @@ import { complex, fft, stack, type Tensor, tensor, tidy } from '../engine/index.
  * index 0 = band0, 1 = B1, in FFT order (zero frequency at [0, 0]).
  * The FFT is linear, so the phases are combined before it: band0 = FFT(Σ_j D_j) and
  * B1 = FFT(Σ_j e^{ijφ}·D_j), two transforms per orientation instead of one per frame (same
- * numbers up to rounding, ~40% less time for 3 phases).
+ * numbers up to rounding, ~40% less time for 3 phases). The three combinations (sum, cos- and
+ * sin-weighted sums) come from one matrix product with the [3, P] coefficients: three sums over
+ * the phase axis cost ~6× more (strided reductions).
  */
 export function separateBands(frames: Tensor): Tensor {
   return tidy(() => {
-    const phases = frames.dim(1);
-    const cos = new Float64Array(phases);
-    const sin = new Float64Array(phases);
+    const [d, phases, h, w] = frames.shape as [number, number, number, number];
+    const coefficients = new Float64Array(3 * phases);
     for (let j = 0; j < phases; j++) {
-      cos[j] = Math.cos((j * 2 * Math.PI) / phases);
-      sin[j] = Math.sin((j * 2 * Math.PI) / phases);
+      coefficients[j] = 1;
+      coefficients[phases + j] = Math.cos((j * 2 * Math.PI) / phases);
+      coefficients[2 * phases + j] = Math.sin((j * 2 * Math.PI) / phases);
     }
     const real = frames.dtype === 'float64' ? 'float64' : 'float32';
-    const opts = { dtype: real, device: frames.device } as const;
-    const weighted = (w: Float64Array) => frames.mul(tensor(w, [1, phases, 1, 1], opts)).sum(1);
-    const band0 = fft.fft2(frames.sum(1));
-    const band1 = fft.fft2(complex(weighted(cos), weighted(sin)));
+    const sums = tensor(coefficients, [3, phases], { dtype: real, device: frames.device })
+      .matmul(frames.reshape([d, phases, h * w]))
+      .reshape([d, 3, h, w]);
+    const band0 = fft.fft2(sums.select(1, 0));
+    const band1 = fft.fft2(complex(sums.select(1, 1), sums.select(1, 2)));
     return stack([band0, band1], 1);
   });
 }

@@ -139,6 +139,34 @@ export function otfAt(table: OtfTable, rho: number): number {
   return (v[j] as number) + (x - j) * ((v[j + 1] as number) - (v[j] as number));
 }
 
+/**
+ * OTF(|q|) on the grid in FFT order on the host (float64), 0 beyond cutoffPerUm or where the OTF is
+ * at or below the threshold (|OTF| when `absolute`, the reference's overlap mask; the signed value
+ * otherwise). Non-zero exactly where the mask keeps the frequency.
+ */
+export function maskedOtfGrid(
+  table: OtfTable,
+  grid: ImageGrid,
+  mask: { cutoffPerUm: number; otfThreshold: number; absolute: boolean },
+): Float64Array {
+  const { dkx, dky } = frequencySteps(grid);
+  const qy = axisFrequencies(grid.height, dky, 'fft');
+  const qx = axisFrequencies(grid.width, dkx, 'fft');
+  const out = new Float64Array(grid.height * grid.width);
+  // Locals: callers pass objects of different shapes, and the loop should not depend on them.
+  const { cutoffPerUm, otfThreshold, absolute } = mask;
+  for (let y = 0; y < grid.height; y++) {
+    const qyy = (qy[y] as number) ** 2;
+    for (let x = 0; x < grid.width; x++) {
+      const r = Math.sqrt(qyy + (qx[x] as number) ** 2);
+      const h = otfAt(table, r);
+      const kept = r <= cutoffPerUm && (absolute ? Math.abs(h) : h) > otfThreshold;
+      out[y * grid.width + x] = kept ? h : 0;
+    }
+  }
+  return out;
+}
+
 export interface TensorOptions {
   device?: Device;
   /** float32 (default) or float64. */

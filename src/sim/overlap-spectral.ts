@@ -15,7 +15,7 @@
 // lens is small against the grid (a 256² cycle near the OTF cutoff: boxes of ~70–150 bins).
 import { type Device, type DType, keep, multiDotAsync, Scratch, type Tensor, tensor, tidy } from '../engine/index.js';
 import { frequencySteps, type ImageGrid } from './grid.js';
-import { type OtfTable, otfAt } from './otf.js';
+import { maskedOtfGrid, type OtfTable } from './otf.js';
 import type { KCandidate, OverlapSettings } from './overlap.js';
 import type { Modamp, PendingModamp } from './search.js';
 
@@ -66,48 +66,39 @@ interface Box {
 export class SpectralModamp {
   /** The bands flattened (a view, FFT order): index ((d·2 + band)·H + y)·W + x. */
   readonly #bands: Tensor;
-  /** OTF(|u|) on the host, FFT order. [H·W] */
-  readonly #otf0: Float64Array;
-  /** 1 where |u| ≤ R and |OTF(|u|)| > threshold, on the host, FFT order. [H·W] */
-  readonly #fixed: Uint8Array;
-  readonly #table: OtfTable;
+  /** What the reference's weight needs, on the host (weightAt). */
+  readonly #weightTables: WeightTables;
   readonly #grid: ImageGrid;
   /** Frequency steps of the grid, cycles/µm. */
   readonly #steps: { dkx: number; dky: number };
-  readonly #settings: OverlapSettings;
-  /** Radius beyond which no weight can be non-zero, cycles/µm, and its square (a hair larger, against rounding). */
+  /** Radius beyond which no weight can be non-zero, cycles/µm. */
   readonly #supportPerUm: number;
-  readonly #support2: number;
   readonly #dtype: DType;
   readonly #device: Device;
   readonly #scratch: Buffers;
 
-  /** bands: [D, 2, H, W] complex in FFT order; otf0 and fixedMask: [H, W] in FFT order. */
-  constructor(
-    bands: Tensor,
-    otf0: Tensor,
-    fixedMask: Tensor,
-    table: OtfTable,
-    grid: ImageGrid,
-    settings: OverlapSettings,
-  ) {
+  /** bands: [D, 2, H, W] complex in FFT order. */
+  constructor(bands: Tensor, table: OtfTable, grid: ImageGrid, settings: OverlapSettings) {
     this.#grid = grid;
     this.#steps = frequencySteps(grid);
-    this.#settings = settings;
     this.#dtype = bands.dtype === 'complex128' ? 'float64' : 'float32';
     this.#device = bands.device;
     this.#scratch = this.#dtype === 'float64' ? SCRATCH64 : SCRATCH32;
-    this.#table = table;
     this.#bands = keep(bands.reshape([-1]));
-    this.#otf0 = Float64Array.from(otf0.toArray());
-    this.#fixed = tidy(() => fixedMask.to('uint8').toArray() as Uint8Array);
     // Both |OTF| values must exceed the threshold: beyond the table's last such radius every weight is 0.
     let last = 0;
     table.values.forEach((v, i) => {
       if (Math.abs(v) > settings.otfThreshold) last = i;
     });
     this.#supportPerUm = Math.min(settings.cutoffPerUm, (last + 1) * table.stepPerUm);
-    this.#support2 = this.#supportPerUm ** 2 * (1 + 1e-12);
+    this.#weightTables = {
+      otf0: maskedOtfGrid(table, grid, { ...settings, absolute: true }),
+      otf: table.values,
+      stepPerUm: table.stepPerUm,
+      cutoffPerUm: settings.cutoffPerUm,
+      threshold: settings.otfThreshold,
+      support2: this.#supportPerUm ** 2 * (1 + 1e-12),
+    };
   }
 
   /**
@@ -291,6 +282,7 @@ export class SpectralModamp {
       return [Math.max(0, lo - boxX), Math.min(w - 1, hi - boxX)];
     };
     let den = 0;
+    const tables = this.#weightTables;
     // Band 0: weights, and conj(band0·w0) into the first box.
     const plane0 = c.orientation * 2 * H * W;
     for (let y = 0; y < h; y++) {
@@ -300,7 +292,7 @@ export class SpectralModamp {
       const dy2 = (uy * dky - c.ky) ** 2;
       for (let x = x1, o = y * w + x1; x <= x2; x++, o++) {
         const pixel = row + (columns[x] as number);
-        const weight = this.#weight(pixel, (dx2[x] as number) + dy2);
+        const weight = weightAt(tables, pixel, (dx2[x] as number) + dy2);
         w0[o] = weight;
         if (weight === 0) continue;
         const re = (spectra[2 * (plane0 + pixel)] as number) * weight;
@@ -326,7 +318,7 @@ export class SpectralModamp {
           my >= 0 && my < h && mx >= 0 && mx < w
             ? (w0[my * w + mx] as number)
             : // −u lies off the grid (a Nyquist label): compute w1 directly.
-              this.#weight(pixel, ((bx1 + x) * dkx + c.kx) ** 2 + (uy * dky + c.ky) ** 2);
+              weightAt(tables, pixel, ((bx1 + x) * dkx + c.kx) ** 2 + (uy * dky + c.ky) ** 2);
         if (weight === 0) continue;
         const re = (spectra[2 * (plane1 + pixel)] as number) * weight;
         const im = (spectra[2 * (plane1 + pixel) + 1] as number) * weight;
@@ -346,8 +338,8 @@ export class SpectralModamp {
    */
   #chord(c: KCandidate, uy: number, sign: number): [number, number] {
     const { dkx, dky } = this.#steps;
-    const shiftedHalf = this.#support2 - (uy * dky - sign * c.ky) ** 2;
-    const centredHalf = this.#support2 - (uy * dky) ** 2;
+    const shiftedHalf = this.#weightTables.support2 - (uy * dky - sign * c.ky) ** 2;
+    const centredHalf = this.#weightTables.support2 - (uy * dky) ** 2;
     if (shiftedHalf < 0 || centredHalf < 0) return [0, -1];
     const lo = Math.max(sign * c.kx - Math.sqrt(shiftedHalf), -Math.sqrt(centredHalf));
     const hi = Math.min(sign * c.kx + Math.sqrt(shiftedHalf), Math.sqrt(centredHalf));
@@ -368,6 +360,7 @@ export class SpectralModamp {
     out.fill(0);
     const [yFirst, yLast] = [-Math.floor(H / 2), Math.ceil(H / 2) - 1];
     const [xFirst, xLast] = [-Math.floor(W / 2), Math.ceil(W / 2) - 1];
+    const tables = this.#weightTables;
     for (let i = 0; i < cands.length; i++) {
       const c = cands[i] as KCandidate;
       for (let s = 0; s < 2; s++) {
@@ -379,7 +372,7 @@ export class SpectralModamp {
           const dy2 = (uy * dky - sign * c.ky) ** 2;
           for (let ux = Math.max(lo, xFirst); ux <= Math.min(hi, xLast); ux++) {
             const pixel = row + (ux < 0 ? ux + W : ux);
-            out[plane + pixel] = this.#weight(pixel, (ux * dkx - sign * c.kx) ** 2 + dy2);
+            out[plane + pixel] = weightAt(tables, pixel, (ux * dkx - sign * c.kx) ** 2 + dy2);
           }
         }
       }
@@ -398,21 +391,6 @@ export class SpectralModamp {
       this.#scratch.owner = this;
     }
     return view;
-  }
-
-  /**
-   * The reference's weight at a pixel (FFT order) whose shifted radius is √r2 (cycles/µm):
-   * OTF(√r2)/√(OTF(|u|)² + OTF(√r2)²) where |u| ≤ R and √r2 ≤ R and both |OTF| exceed the threshold,
-   * else 0. Beyond the support radius every shifted OTF is at or below the threshold, so no square
-   * root or lookup is needed there.
-   */
-  #weight(pixel: number, r2: number): number {
-    if (!(r2 <= this.#support2) || this.#fixed[pixel] === 0) return 0;
-    const r = Math.sqrt(r2);
-    const shifted = r <= this.#settings.cutoffPerUm ? otfAt(this.#table, r) : 0;
-    if (!(Math.abs(shifted) > this.#settings.otfThreshold)) return 0;
-    const centre = this.#otf0[pixel] as number;
-    return shifted * (1 / Math.sqrt(centre * centre + shifted * shifted));
   }
 
   /**
@@ -459,6 +437,42 @@ export class SpectralModamp {
     if (dropped || this.#scratch.owner === this) this.#scratch.owner = null;
     for (const b of [columns, dx2, weights, boxes, m, planes]) b.trim(KEEP_ELEMENTS);
   }
+}
+
+/** The host tables of the reference's weight (weightAt). */
+interface WeightTables {
+  /** OTF(|u|), FFT order, 0 outside the reference's fixed mask (|u| ≤ R, |OTF(|u|)| > threshold). [H·W] */
+  otf0: Float64Array;
+  /** The radial OTF table (otf.ts OtfTable) at radii i·stepPerUm. */
+  otf: Float64Array;
+  stepPerUm: number;
+  cutoffPerUm: number;
+  threshold: number;
+  /** The support radius squared (a hair larger, against rounding), cycles²/µm². */
+  support2: number;
+}
+
+/**
+ * The reference's weight at a pixel (FFT order) whose shifted radius is √r2 (cycles/µm):
+ * OTF(√r2)/√(OTF(|u|)² + OTF(√r2)²) where |u| ≤ R and √r2 ≤ R and both |OTF| exceed the threshold,
+ * else 0. Beyond the support radius every shifted OTF is at or below the threshold, so no square
+ * root or lookup is needed there. The table's interpolation (otfAt) is written out: this runs for
+ * every lens point of every candidate, and the call cost ~15% of the weighting.
+ */
+function weightAt(t: WeightTables, pixel: number, r2: number): number {
+  const centre = t.otf0[pixel] as number;
+  if (!(r2 <= t.support2) || centre === 0) return 0;
+  const r = Math.sqrt(r2);
+  let shifted = 0;
+  const x = r / t.stepPerUm;
+  const last = t.otf.length - 1;
+  if (r <= t.cutoffPerUm && x <= last) {
+    const j = Math.min(Math.floor(x), last - 1);
+    const v = t.otf[j] as number;
+    shifted = v + (x - j) * ((t.otf[j + 1] as number) - v);
+  }
+  if (!(Math.abs(shifted) > t.threshold)) return 0;
+  return shifted * (1 / Math.sqrt(centre * centre + shifted * shifted));
 }
 
 /** Reverses the order of the complex values (interleaved re, im) in place. */

@@ -11,7 +11,7 @@
 // orientations go through one batched call.
 import { type Device, type DType, fft, keep, type Tensor, tensor, tidy } from '../engine/index.js';
 import type { ImageGrid } from './grid.js';
-import { OtfLookup, type OtfTable, radiusGrid } from './otf.js';
+import type { OtfTable } from './otf.js';
 import { SpectralModamp } from './overlap-spectral.js';
 import { modampAt } from './peakmap.js';
 import type { Modamp, PendingModamp } from './search.js';
@@ -36,9 +36,6 @@ export class ModampEvaluator {
   /** The bands as [D, 2, y, x, 2] reals: a view of the caller's tensor, which stays alive while this holds it. */
   readonly #bandsRe: Tensor;
   readonly #spectral: SpectralModamp;
-  /** OTF(|q|) and the reference's fixed mask (|q| ≤ R, |OTF| > threshold), FFT order [y, x]. */
-  readonly #otf0: Tensor;
-  readonly #fixedMask: Tensor;
   readonly #grid: ImageGrid;
   readonly #dtype: DType;
   readonly #device: Device;
@@ -48,19 +45,8 @@ export class ModampEvaluator {
     this.#grid = grid;
     this.#dtype = bands.dtype === 'complex128' ? 'float64' : 'float32';
     this.#device = bands.device;
-    const opts = { dtype: this.#dtype, device: this.#device };
     this.#bandsRe = keep(bands.viewAsReal());
-    const lookup = new OtfLookup(table, opts);
-    try {
-      [this.#otf0, this.#fixedMask] = tidy(() => {
-        const r0 = radiusGrid(grid, 'fft', opts);
-        const otf = lookup.at(r0);
-        return [otf, r0.le(settings.cutoffPerUm).logicalAnd(otf.abs().gt(settings.otfThreshold))];
-      });
-    } finally {
-      lookup.dispose();
-    }
-    this.#spectral = new SpectralModamp(bands, this.#otf0, this.#fixedMask, table, grid, settings);
+    this.#spectral = new SpectralModamp(bands, table, grid, settings);
   }
 
   /**
@@ -122,7 +108,7 @@ export class ModampEvaluator {
   }
 
   dispose(): void {
-    for (const t of [this.#bandsRe, this.#otf0, this.#fixedMask]) t.dispose();
+    this.#bandsRe.dispose();
     this.#spectral.dispose();
   }
 }

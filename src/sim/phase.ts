@@ -32,8 +32,8 @@
 // signal's centroid): robust.ts polishes k0 on it before reading the phase.
 import { type Device, type DType, fft, type Tensor, tensor, tidy } from '../engine/index.js';
 import { separateBands } from './bands.js';
-import { axisFrequencies, frequencySteps, type ImageGrid, maxRadiusPerUm } from './grid.js';
-import { type OtfTable, otfAt } from './otf.js';
+import { frequencySteps, type ImageGrid, maxRadiusPerUm } from './grid.js';
+import { maskedOtfGrid, type OtfTable, otfAt } from './otf.js';
 import type { KCandidate, OverlapSettings } from './overlap.js';
 import { type ObjectSnr, objectSnr, snrAt, supportEdge } from './snr.js';
 
@@ -107,7 +107,7 @@ export class PhaseCorrelator {
         bandsRe.select(1, 0).mul_(dc.unsqueeze(-1));
         return [bandsRe, edgeTaper(grid, taperPx, opts)];
       });
-      this.#h0 = maskedOtf(table, grid, settings);
+      this.#h0 = maskedOtfGrid(table, grid, { ...settings, absolute: false });
     } finally {
       x.dispose();
     }
@@ -229,21 +229,4 @@ function edgeTaper(g: ImageGrid, n: number, opts: { dtype: DType; device: Device
     return v;
   };
   return tidy(() => tensor(axis(g.height), [g.height, 1], opts).mul(tensor(axis(g.width), [1, g.width], opts)));
-}
-
-/** OTF(|q|) on the grid in FFT order, 0 beyond the cutoff radius or at or below the threshold (host, float64). */
-function maskedOtf(table: OtfTable, grid: ImageGrid, settings: OverlapSettings): Float64Array {
-  const { dkx, dky } = frequencySteps(grid);
-  const qy = axisFrequencies(grid.height, dky, 'fft');
-  const qx = axisFrequencies(grid.width, dkx, 'fft');
-  const out = new Float64Array(grid.height * grid.width);
-  for (let y = 0; y < grid.height; y++) {
-    const qyy = (qy[y] as number) ** 2;
-    for (let x = 0; x < grid.width; x++) {
-      const r = Math.sqrt(qyy + (qx[x] as number) ** 2);
-      const h = otfAt(table, r);
-      out[y * grid.width + x] = r <= settings.cutoffPerUm && h > settings.otfThreshold ? h : 0;
-    }
-  }
-  return out;
 }
