@@ -137,37 +137,44 @@ export class SpectralModamp {
     if (!force && !this.#cheaper(box)) return null;
     const { h, w } = box;
     const opts = { dtype: this.#dtype, device: this.#device };
-    const { a, den } = this.#weightedBoxes(c, box);
+    // The double sum is Σ_{a,a'} Ky[a,a']·(conj(A0)·Kx·A1ᵀ)[a,a'] = Σ_{x,x'} Kx[x,x']·(conj(A0)ᵀ·Ky·A1)[x,x']:
+    // the matrix products (in the background) cost h·w·(h + w) either way, and the host's weighted
+    // sum over the product (the Toeplitz kernel's 2n − 1 distinct values, cheaper than
+    // materialising it and two more passes) is n², so the shorter side n = min(h, w) is reduced on
+    // the host. The other kernel enters the products as a Hankel matrix, a view (unfold) of its
+    // reversed values, not n² copies: the host wrote band 1's box reversed along that axis (A1r),
+    // so Kx·A1ᵀ = Hx·A1rᵀ with Hx[j, i] = Kx[j, w − 1 − i] = values[2w − 2 − i − j] (along y alike).
+    const alongRows = h <= w;
+    const { a, den } = this.#weightedBoxes(c, box, alongRows ? 'columns' : 'rows');
     const kx = this.#kernelValues(c, box, 'x');
     const ky = this.#kernelValues(c, box, 'y');
-    // m = conj(A0)·Kx·A1ᵀ [h, h] in the background (the inputs are copies: the host buffers are free
-    // again at once); then Σ_{a,a'} Ky[a,a']·m[a,a'] on the host from Ky's 2h − 1 distinct values
-    // (it is Toeplitz), cheaper than materialising Ky and two more passes. The host wrote conj(A0)
-    // and A1 with its columns reversed (A1r), so Kx·A1ᵀ = H·A1rᵀ with H[j, i] = Kx[j, w − 1 − i] =
-    // values[2w − 2 − i − j]: a Hankel matrix, a view of the reversed values (unfold), not w² copies.
-    reverseComplex(kx);
+    const [hankelValues, host, n] = alongRows ? [kx, ky, h] : [ky, kx, w];
+    reverseComplex(hankelValues);
     const products = tidy(() => {
       const boxes = tensor(a, [2, h, w, 2], opts).viewAsComplex();
-      const hankel = tensor(kx, [2 * w - 1, 2], opts)
+      const m = alongRows ? w : h;
+      const hankel = tensor(hankelValues, [2 * m - 1, 2], opts)
         .viewAsComplex()
-        .unfold(0, w, 1);
-      return multiDotAsync([boxes.select(0, 0), hankel, boxes.select(0, 1).transpose(0, 1)]);
+        .unfold(0, m, 1);
+      const [a0, a1r] = [boxes.select(0, 0), boxes.select(0, 1)];
+      // The inputs are copies: the host buffers are free again at once.
+      return multiDotAsync(alongRows ? [a0, hankel, a1r.transpose(0, 1)] : [a0.transpose(0, 1), hankel, a1r]);
     });
     const n2 = (this.#grid.height * this.#grid.width) ** 2;
     return {
       wait: (): Modamp => {
-        const m = this.#scratch.m.view(2 * h * h);
+        const m = this.#scratch.m.view(2 * n * n);
         tidy(() => products.wait().readInto(m));
         let re = 0;
         let im = 0;
-        for (let i = 0; i < h; i++) {
-          // Row i of Ky is values[h − 1 − i … 2h − 2 − i].
-          const first = h - 1 - i;
-          for (let j = 0; j < h; j++) {
-            const mr = m[2 * (i * h + j)] as number;
-            const mi = m[2 * (i * h + j) + 1] as number;
-            const kr = ky[2 * (first + j)] as number;
-            const ki = ky[2 * (first + j) + 1] as number;
+        for (let i = 0; i < n; i++) {
+          // Row i of the Toeplitz kernel is values[n − 1 − i … 2n − 2 − i].
+          const first = n - 1 - i;
+          for (let j = 0; j < n; j++) {
+            const mr = m[2 * (i * n + j)] as number;
+            const mi = m[2 * (i * n + j) + 1] as number;
+            const kr = host[2 * (first + j)] as number;
+            const ki = host[2 * (first + j) + 1] as number;
             re += mr * kr - mi * ki;
             im += mr * ki + mi * kr;
           }
@@ -247,11 +254,15 @@ export class SpectralModamp {
 
   /**
    * [conj(A0), A1r] on their boxes, [2, h, w] complex interleaved on the host (A0 = band0·w0, A1 =
-   * B1·w1, A1r = A1 with its columns in reverse order), and den = Σ|A0|² + Σ|A1|² over H·W (Parseval). One loop with the reference's arithmetic
+   * B1·w1, A1r = A1 with its columns or its rows in reverse order, see start()), and den = Σ|A0|² + Σ|A1|² over H·W (Parseval). One loop with the reference's arithmetic
    * (the table's linear interpolation, then w = OTF(|u ∓ k|)/√(OTF(|u|)² + OTF(|u ∓ k|)²) where both
    * radii are within R and both |OTF| above the threshold), in float64 whatever the dtype.
    */
-  #weightedBoxes(c: KCandidate, bx: Box): { a: Float32Array | Float64Array; den: number } {
+  #weightedBoxes(
+    c: KCandidate,
+    bx: Box,
+    reversed: 'columns' | 'rows',
+  ): { a: Float32Array | Float64Array; den: number } {
     const { height: H, width: W } = this.#grid;
     const { dkx, dky } = frequencySteps(this.#grid);
     const { h, w } = bx;
@@ -303,14 +314,16 @@ export class SpectralModamp {
       }
     }
     // Band 1: label u = (by1 + y, bx1 + x) mirrors to −u, at (−by1 − y − by0, −bx1 − x − bx0) of
-    // band 0's box; written with its columns reversed (see start()).
+    // band 0's box; written with its columns or rows reversed (see start()): at (h + y)·w + w − 1 − x
+    // or (2h − 1 − y)·w + x.
+    const colStep = reversed === 'columns' ? -1 : 1;
     const plane1 = plane0 + H * W;
     for (let y = 0; y < h; y++) {
       const uy = by1 + y;
       const [x1, x2] = chord(uy, -1, bx1);
       const row = (uy < 0 ? uy + H : uy) * W;
       const my = -by1 - y - by0;
-      const rowOut = (h + y) * w + w - 1;
+      const rowOut = reversed === 'columns' ? (h + y) * w + w - 1 : (2 * h - 1 - y) * w;
       for (let x = x1; x <= x2; x++) {
         const pixel = row + (columns[w + x] as number);
         const mx = -bx1 - x - bx0;
@@ -322,7 +335,7 @@ export class SpectralModamp {
         if (weight === 0) continue;
         const re = (spectra[2 * (plane1 + pixel)] as number) * weight;
         const im = (spectra[2 * (plane1 + pixel) + 1] as number) * weight;
-        const at = rowOut - x;
+        const at = rowOut + colStep * x;
         a[2 * at] = re;
         a[2 * at + 1] = im;
         den += re * re + im * im;
