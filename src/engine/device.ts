@@ -53,7 +53,7 @@ export function memory(): { liveTensors: number; liveBytes: number; finalizedLea
 }
 
 /**
- * Returns the CPU blocks (≥ 1 MiB) kept for reuse to the operating system; the bytes released.
+ * Returns the CPU blocks (≥ 128 KiB) kept for reuse to the operating system; the bytes released.
  * rdl keeps freed large blocks so that loops reuse the same memory (native/allocator.cc); the
  * cache is bounded by RDL_CPU_CACHE_MB (default a quarter of RAM, at most 8 GiB; 0 turns it off).
  */

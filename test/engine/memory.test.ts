@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { Adam, dispose, emptyCache, F, fft, keep, memory, ones, randn, tidy } from '../../src/engine/index.js';
+import { Adam, dispose, emptyCache, F, fft, keep, memory, ones, randn, tensor, tidy } from '../../src/engine/index.js';
 import { DEVICE } from '../helpers.js';
 
 const dev = { device: DEVICE };
@@ -104,6 +104,21 @@ describe('large blocks', () => {
     x.dispose();
     assert.ok(emptyCache() >= 16 * 2 ** 20);
     assert.equal(memory().cachedCpuBytes, 0);
+  });
+
+  it('keeps medium blocks (128 KiB to 1 MiB, rounded up to 64 KiB) for reuse too', (t) => {
+    if (DEVICE !== 'cpu') return t.skip('CPU allocator only');
+    emptyCache();
+    // 200 KB, from a typed array as the SIM fit makes its boxes: glibc would fault its pages in anew each time.
+    const data = new Float32Array(50_000);
+    tensor(data, [50_000]).dispose();
+    assert.equal(memory().cachedCpuBytes, 256 * 1024, 'one block of 200 KB rounded up to 256 KiB');
+    tensor(data, [50_000]).dispose();
+    assert.equal(memory().cachedCpuBytes, 256 * 1024, "the second tensor reused the first one's block");
+    // Below 128 KiB, glibc's heap serves (no block is kept).
+    tensor(new Float32Array(30_000), [30_000]).dispose();
+    assert.equal(memory().cachedCpuBytes, 256 * 1024);
+    assert.equal(emptyCache(), 256 * 1024);
   });
 });
 
