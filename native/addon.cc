@@ -247,6 +247,25 @@ RDL_OP(setNumThreads, {
   return info.Env().Undefined();
 })
 
+// setThreadsHere(n): the intra-op thread count of parallel work started on this thread only. With
+// OpenMP that is the thread's team size, and nothing else changes; at::set_num_threads also
+// rebuilds libtorch's pthreadpool (joining and starting threads) and clears oneDNN's cache, which
+// cost ~2 ms per call here, too much for a setting held for one 20 ms fit. Other backends: the same
+// as setNumThreads.
+RDL_OP(setThreadsHere, {
+  int64_t n = Int(info, 0);
+  if (n < 1) throw std::invalid_argument("thread count must be at least 1");
+  at::internal::lazy_init_num_threads();
+  using SetThreads = void (*)(int);
+  static auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
+  if (set != nullptr) {
+    set(static_cast<int>(n));
+  } else {
+    at::set_num_threads(static_cast<int>(n));
+  }
+  return info.Env().Undefined();
+})
+
 RDL_OP(getNumThreads, { return Napi::Number::New(info.Env(), at::get_num_threads()); })
 
 RDL_OP(memory, {
@@ -280,6 +299,7 @@ RDL_OP(buildInfo, {
 
 static void RegisterRuntime(Napi::Env env, Napi::Object exports) {
   RDL_EXPORT(exports, setNumThreads);
+  RDL_EXPORT(exports, setThreadsHere);
   RDL_EXPORT(exports, getNumThreads);
   RDL_EXPORT(exports, memory);
   RDL_EXPORT(exports, buildInfo);

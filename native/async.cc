@@ -12,6 +12,7 @@
 
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -131,6 +132,23 @@ class Worker {
     return queued;
   }
 
+  /**
+   * Keeps the thread awake (spinning when it has no job) until `until`, waking it now if it sleeps:
+   * a caller about to submit a run of jobs after some work of its own asks for this first, so
+   * that its jobs do not run on its own thread while the worker wakes.
+   */
+  void KeepAwake(std::chrono::steady_clock::time_point until) {
+    int64_t ticks = until.time_since_epoch().count();
+    int64_t before = awake_until_.load(std::memory_order_relaxed);
+    while (before < ticks && !awake_until_.compare_exchange_weak(before, ticks, std::memory_order_relaxed)) {
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!awake_) poked_ = true;
+    }
+    wake_.notify_one();
+  }
+
   /** Blocks until every queued job has run. */
   void Drain() {
     std::unique_lock<std::mutex> lock(mu_);
@@ -144,11 +162,20 @@ class Worker {
       awake_ = true;
     }
     for (;;) {
-      SpinFor(kWorkerSpin, [this] { return queued_.load(std::memory_order_acquire) > 0; });
+      auto now = std::chrono::steady_clock::now();
+      auto asked = std::chrono::steady_clock::time_point(
+                       std::chrono::steady_clock::duration(awake_until_.load(std::memory_order_relaxed))) -
+                   now;
+      SpinFor(std::max<std::chrono::steady_clock::duration>(kWorkerSpin, asked),
+              [this] { return queued_.load(std::memory_order_acquire) > 0; });
       std::shared_ptr<Job> job;
       {
         std::unique_lock<std::mutex> lock(mu_);
         if (queue_.empty()) {
+          // KeepAwake may have moved the deadline while this spun.
+          if (awake_until_.load(std::memory_order_relaxed) > std::chrono::steady_clock::now().time_since_epoch().count()) {
+            continue;
+          }
           awake_ = false;
           wake_.wait(lock, [this] { return !queue_.empty() || poked_; });
           awake_ = true;
@@ -173,6 +200,7 @@ class Worker {
   std::condition_variable idle_;
   std::deque<std::shared_ptr<Job>> queue_;
   std::atomic<size_t> queued_{0};
+  std::atomic<int64_t> awake_until_{0};  // KeepAwake's deadline, steady_clock ticks
   size_t pending_ = 0;
   bool awake_ = false;  // spinning or working (guarded by mu_)
   bool poked_ = false;  // asked to wake without a job (guarded by mu_)
@@ -207,6 +235,15 @@ RDL_OP(multiDotStart, {
   return Submit(info.Env(), [ts = std::move(ts)] { return at::linalg_multi_dot(ts); });
 })
 
+// keepAwake(ms): the background thread stays awake (spinning when idle) for ms from now.
+RDL_OP(keepAwake, {
+  double ms = info[0].As<Napi::Number>().DoubleValue();
+  if (!(ms >= 0 && ms <= 1000)) throw std::invalid_argument("keepAwake wants 0 to 1000 ms");
+  GetWorker().KeepAwake(std::chrono::steady_clock::now() +
+                        std::chrono::microseconds(static_cast<int64_t>(ms * 1000)));
+  return info.Env().Undefined();
+})
+
 // jobWait(job) -> tensor: blocks until the job has run; throws its error. Once per job.
 RDL_OP(jobWait, {
   if (!info[0].IsExternal()) throw std::invalid_argument("argument 0 must be a pending job");
@@ -235,6 +272,7 @@ void RegisterAsync(Napi::Env env, Napi::Object exports) {
   napi_add_env_cleanup_hook(env, DrainOnCleanup, nullptr);
   RDL_EXPORT(exports, multiDotStart);
   RDL_EXPORT(exports, jobWait);
+  RDL_EXPORT(exports, keepAwake);
 }
 
 }  // namespace rdl

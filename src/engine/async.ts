@@ -30,3 +30,14 @@ export class PendingTensor {
 export function multiDotAsync(tensors: readonly Tensor[]): PendingTensor {
   return new PendingTensor(native().multiDotStart(tensors.map((t) => t.handle)));
 }
+
+/**
+ * Keeps the background thread awake (spinning while it has no job) for the next `ms`
+ * milliseconds (0–1000), waking it now if it sleeps. Call it before host work that will be
+ * followed by a run of background jobs: a job submitted while the thread sleeps runs on the
+ * caller's thread instead (waking the thread can take milliseconds on a virtual machine), so
+ * without this the first jobs of a run lose their overlap. The spinning holds one core meanwhile.
+ */
+export function keepBackgroundAwake(ms: number): void {
+  native().keepAwake(ms);
+}

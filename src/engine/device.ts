@@ -29,18 +29,20 @@ export function getNumThreads(): number {
 }
 
 /**
- * Runs fn with n intra-op threads, then restores the count (also when fn throws). For work that
- * keeps a core busy itself, e.g. with background jobs (async.ts): libtorch's idle pool threads
- * spin for milliseconds after each parallel op and would compete with it.
+ * Runs fn with n intra-op threads for the parallel work it starts on this thread, then restores
+ * the count (also when fn throws). For work that keeps a core busy itself, e.g. with background
+ * jobs (async.ts): libtorch's idle pool threads spin for milliseconds after each parallel op and
+ * would compete with it. Cheap (with OpenMP only this thread's team size changes), so it can wrap
+ * a single fit; setNumThreads is the process-wide setting.
  */
 export function withNumThreads<T>(n: number, fn: () => T): T {
   const before = getNumThreads();
   if (n === before) return fn();
-  setNumThreads(n);
+  native().setThreadsHere(n);
   try {
     return fn();
   } finally {
-    setNumThreads(before);
+    native().setThreadsHere(before);
   }
 }
 

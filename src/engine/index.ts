@@ -1,6 +1,6 @@
 // The engine's public surface: tensors over libtorch, with autograd, FFTs and Adam.
 export { Adam, type AdamOptions, type AdamState } from './adam.js';
-export { multiDotAsync, PendingTensor } from './async.js';
+export { keepBackgroundAwake, multiDotAsync, PendingTensor } from './async.js';
 export { isGradEnabled, noGrad } from './autograd.js';
 export * from './create.js';
 export {

@@ -22,6 +22,7 @@ export type Ints = readonly number[];
 export interface NativeAddon {
   // runtime
   setNumThreads(n: number): void;
+  setThreadsHere(n: number): void;
   getNumThreads(): number;
   memory(): { liveTensors: number; liveBytes: number; finalizedLeaks: number; cachedCpuBytes: number };
   /** Present when the caching CPU allocator is installed (not with RDL_CPU_CACHE_MB=0). */
@@ -71,6 +72,7 @@ export interface NativeAddon {
   // background jobs (native/async.cc)
   multiDotStart(ts: H[]): NativeJob;
   jobWait(job: NativeJob): H;
+  keepAwake(ms: number): void;
   // shape
   reshape(t: H, shape: Ints): H;
   view(t: H, shape: Ints): H;

@@ -1,6 +1,14 @@
 // Illumination-pattern estimation per orientation (reference: cal_modamp, plus the predict
 // script's averaging and fallback rules). Returns plain numbers; every tensor is freed.
-import { type Device, type DType, getNumThreads, type Tensor, tidy, withNumThreads } from '../engine/index.js';
+import {
+  type Device,
+  type DType,
+  getNumThreads,
+  keepBackgroundAwake,
+  type Tensor,
+  tidy,
+  withNumThreads,
+} from '../engine/index.js';
 import { apodize } from './apodize.js';
 import { separateBands } from './bands.js';
 import { cycleCount, cycleTensor, type RawStack } from './frames.js';
@@ -93,6 +101,9 @@ export function overlapCutoffPerUm(p: SimParameters, grid: ImageGrid): number {
  * Fits every orientation of one cycle: frames [orientations, phases, y, x] (raw counts; the tensor
  * is not modified), the OTF table for this grid.
  */
+/** How long the background thread is kept awake ahead of the reference fit's search, ms: its setup and a margin. */
+const BACKGROUND_WARM_MS = 10;
+
 export function estimateCycle(
   frames: Tensor,
   table: OtfTable,
@@ -114,6 +125,10 @@ function withFitThreads<T>(o: EstimateOptions, fn: () => T): T {
 }
 
 function fitCycle(frames: Tensor, table: OtfTable, p: SimParameters, o: EstimateOptions): IlluminationEstimate {
+  // The reference fit's candidates run their products on the engine's background thread
+  // (overlap-spectral.ts); it is woken now so that it spins, ready, when the first ones come after
+  // the setup below (~5 ms at 256²), instead of their running here while it wakes.
+  if (o.fit === 'reference') keepBackgroundAwake(BACKGROUND_WARM_MS);
   const grid: ImageGrid = { height: frames.dim(2), width: frames.dim(3), pixelSizeUm: p.pixelSizeUm };
   const real: DType = o.precision === 'float64' ? 'float64' : 'float32';
   const bands = tidy(() =>

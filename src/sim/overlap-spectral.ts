@@ -29,7 +29,9 @@ import type { Modamp, PendingModamp } from './search.js';
  */
 interface Buffers {
   spectra: Scratch<Float32Array | Float64Array>;
-  /** The instance whose bands `spectra` holds. */
+  /** Band 1 mirrored (#hostBands). */
+  mirrored: Scratch<Float32Array | Float64Array>;
+  /** The instance whose bands `spectra` and `mirrored` hold. */
   owner: SpectralModamp | null;
   columns: Scratch<Int32Array>;
   /** Per box column of band 0, (u_x − k_x)² (cycles²/µm²). */
@@ -42,6 +44,7 @@ interface Buffers {
 }
 const buffers = (Arr: Float32ArrayConstructor | Float64ArrayConstructor): Buffers => ({
   spectra: new Scratch<Float32Array | Float64Array>(Arr),
+  mirrored: new Scratch<Float32Array | Float64Array>(Arr),
   owner: null,
   columns: new Scratch(Int32Array),
   dx2: new Scratch(Float64Array),
@@ -266,14 +269,17 @@ export class SpectralModamp {
     const { height: H, width: W } = this.#grid;
     const { dkx, dky } = frequencySteps(this.#grid);
     const { h, w } = bx;
-    const spectra = this.#hostBands();
+    const { spectra, mirrored } = this.#hostBands();
     const a = this.#scratch.boxes.view(4 * h * w);
     // Band 0's weights w0(u) over its box. Band 1's are their mirror image: the OTF is radial, so
     // w1(u) = OTF(|u + k|)/√(OTF(|u|)² + OTF(|u + k|)²) = w0(−u), and one pass of square roots and
-    // table lookups serves both boxes (the boxes are mirror images up to their placement in the grid).
-    const w0 = this.#scratch.weights.view(h * w);
+    // table lookups serves both boxes. Where band 1's box is exactly the mirror image of band 0's
+    // (always, unless a box was moved to stay inside the grid), band 1 is written in the same pass
+    // from the mirrored copy of B1 (mirrored[v] = B1(−v)); otherwise in a second pass below.
     const [bx0, bx1] = bx.x0;
     const [by0, by1] = bx.y0;
+    const mirror = by1 === -by0 - h + 1 && bx1 === -bx0 - w + 1;
+    const w0 = this.#scratch.weights.view(h * w);
     // Each box column's column in the FFT-ordered plane (labels below 0 wrap to the end), per band.
     const columns = this.#scratch.columns.view(2 * w);
     for (let s = 0; s < 2; s++) {
@@ -287,32 +293,46 @@ export class SpectralModamp {
     // Weights are 0 outside the lens |u| ≤ S, |u ∓ k| ≤ S: each row visits only the lens chord
     // (one bin wider on each side against rounding; the weight tests inside stay exact).
     a.fill(0);
-    w0.fill(0);
+    if (!mirror) w0.fill(0);
     const chord = (uy: number, sign: number, boxX: number): [number, number] => {
       const [lo, hi] = this.#chord(c, uy, sign);
       return [Math.max(0, lo - boxX), Math.min(w - 1, hi - boxX)];
     };
     let den = 0;
     const tables = this.#weightTables;
-    // Band 0: weights, and conj(band0·w0) into the first box.
+    // Band 0: weights, and conj(band0·w0) into the first box; with `mirror`, band 1 too: box 0's
+    // (y, x) is band 1's box (h − 1 − y, w − 1 − x), stored (start()) at (2h − 1 − y)·w + x with its
+    // columns reversed, or at (h + y)·w + w − 1 − x with its rows reversed.
     const plane0 = c.orientation * 2 * H * W;
+    const planeMirrored = c.orientation * H * W;
+    const step1 = reversed === 'columns' ? 1 : -1;
     for (let y = 0; y < h; y++) {
       const uy = by0 + y;
       const [x1, x2] = chord(uy, 1, bx0);
       const row = (uy < 0 ? uy + H : uy) * W;
       const dy2 = (uy * dky - c.ky) ** 2;
+      const row1 = reversed === 'columns' ? (2 * h - 1 - y) * w : (h + y) * w + w - 1;
       for (let x = x1, o = y * w + x1; x <= x2; x++, o++) {
         const pixel = row + (columns[x] as number);
         const weight = weightAt(tables, pixel, (dx2[x] as number) + dy2);
-        w0[o] = weight;
+        if (!mirror) w0[o] = weight;
         if (weight === 0) continue;
         const re = (spectra[2 * (plane0 + pixel)] as number) * weight;
         const im = (spectra[2 * (plane0 + pixel) + 1] as number) * weight;
         a[2 * o] = re;
         a[2 * o + 1] = -im;
         den += re * re + im * im;
+        if (mirror) {
+          const re1 = (mirrored[2 * (planeMirrored + pixel)] as number) * weight;
+          const im1 = (mirrored[2 * (planeMirrored + pixel) + 1] as number) * weight;
+          const at = row1 + step1 * x;
+          a[2 * at] = re1;
+          a[2 * at + 1] = im1;
+          den += re1 * re1 + im1 * im1;
+        }
       }
     }
+    if (mirror) return { a, den: den / (H * W) };
     // Band 1: label u = (by1 + y, bx1 + x) mirrors to −u, at (−by1 − y − by0, −bx1 − x − bx0) of
     // band 0's box; written with its columns or rows reversed (see start()): at (h + y)·w + w − 1 − x
     // or (2h − 1 − y)·w + x.
@@ -394,16 +414,31 @@ export class SpectralModamp {
   }
 
   /**
-   * The bands on the host (complex interleaved, FFT order), in the shared buffer: copied on this
-   * instance's first candidate, and again whenever another instance has used the buffer since.
+   * The bands on the host (complex interleaved, FFT order, [D, 2, H, W]) and band 1 mirrored
+   * ([D, H, W]: mirrored[v] = B1(−v), labels modulo the grid), in the shared buffers: made on this
+   * instance's first candidate, and again whenever another instance has used the buffers since.
    */
-  #hostBands(): Float32Array | Float64Array {
-    const view = this.#scratch.spectra.view(2 * this.#bands.size);
+  #hostBands(): { spectra: Float32Array | Float64Array; mirrored: Float32Array | Float64Array } {
+    const spectra = this.#scratch.spectra.view(2 * this.#bands.size);
+    const mirrored = this.#scratch.mirrored.view(this.#bands.size);
     if (this.#scratch.owner !== this) {
-      tidy(() => this.#bands.viewAsReal().readInto(view));
+      tidy(() => this.#bands.viewAsReal().readInto(spectra));
+      const { height: H, width: W } = this.#grid;
+      const D = this.#bands.size / (2 * H * W);
+      for (let d = 0; d < D; d++) {
+        for (let y = 0; y < H; y++) {
+          const from = ((2 * d + 1) * H + (y === 0 ? 0 : H - y)) * W;
+          const to = (d * H + y) * W;
+          for (let x = 0; x < W; x++) {
+            const f = 2 * (from + (x === 0 ? 0 : W - x));
+            mirrored[2 * (to + x)] = spectra[f] as number;
+            mirrored[2 * (to + x) + 1] = spectra[f + 1] as number;
+          }
+        }
+      }
       this.#scratch.owner = this;
     }
-    return view;
+    return { spectra, mirrored };
   }
 
   /**
@@ -444,9 +479,9 @@ export class SpectralModamp {
   /** Frees this view of the bands (the caller's tensor is untouched). */
   dispose(): void {
     this.#bands.dispose();
-    const { spectra, columns, dx2, weights, boxes, m, planes } = this.#scratch;
+    const { spectra, mirrored, columns, dx2, weights, boxes, m, planes } = this.#scratch;
     // A dropped copy of the bands belongs to nobody (another live instance must copy again).
-    const dropped = spectra.trim(KEEP_ELEMENTS);
+    const dropped = [spectra.trim(KEEP_ELEMENTS), mirrored.trim(KEEP_ELEMENTS)].some((d) => d);
     if (dropped || this.#scratch.owner === this) this.#scratch.owner = null;
     for (const b of [columns, dx2, weights, boxes, m, planes]) b.trim(KEEP_ELEMENTS);
   }

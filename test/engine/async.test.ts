@@ -1,9 +1,18 @@
 // Background jobs (engine/async.ts, native/async.cc): the same numbers as on the calling thread,
 // inputs that may be let go at once, errors handed to wait(), and one wait per job; and
-// withNumThreads, which the reference fit runs its background work under.
+// keepBackgroundAwake; and withNumThreads, which the reference fit runs its background work under.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { getNumThreads, memory, multiDotAsync, rand, tensor, tidy, withNumThreads } from '../../src/engine/index.js';
+import {
+  getNumThreads,
+  keepBackgroundAwake,
+  memory,
+  multiDotAsync,
+  rand,
+  tensor,
+  tidy,
+  withNumThreads,
+} from '../../src/engine/index.js';
 import { DEVICE, values } from '../helpers.js';
 
 const dev = { device: DEVICE };
@@ -48,6 +57,21 @@ describe('background products (multiDotAsync)', () => {
       assert.deepEqual(values(q.wait()), [6]);
       assert.throws(() => q.wait(), /already called/);
       assert.throws(() => multiDotAsync([tensor([2], [1, 1], dev)]), /at least two/);
+    }));
+
+  it('keepBackgroundAwake: jobs after it run as before; the duration is checked', () =>
+    tidy(() => {
+      keepBackgroundAwake(5);
+      const a = rand([4, 3], { ...dev, seed: 7 });
+      const b = rand([3, 5], { ...dev, seed: 8 });
+      const want = values(a.matmul(b));
+      const got = values(multiDotAsync([a, b]).wait());
+      got.forEach((v, i) => {
+        assert.ok(Math.abs(v - (want[i] as number)) < 1e-6);
+      });
+      keepBackgroundAwake(0);
+      assert.throws(() => keepBackgroundAwake(-1), /0 to 1000 ms/);
+      assert.throws(() => keepBackgroundAwake(5000), /0 to 1000 ms/);
     }));
 });
 
