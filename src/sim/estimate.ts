@@ -14,7 +14,7 @@ import { separateBands } from './bands.js';
 import { cycleCount, cycleTensor, type RawStack } from './frames.js';
 import { frequencySteps, type ImageGrid } from './grid.js';
 import { type OtfTable, otfTableForGrid, type RadialOtf } from './otf.js';
-import { ModampEvaluator } from './overlap.js';
+import { ModampEvaluator, type OverlapSettings } from './overlap.js';
 import { expectedMagnitudePerUm, type SimParameters } from './params.js';
 import { PhaseCorrelator } from './phase.js';
 import type { Reliability } from './reliability.js';
@@ -134,11 +134,11 @@ function fitCycle(frames: Tensor, table: OtfTable, p: SimParameters, o: Estimate
   const bands = tidy(() =>
     separateBands(apodize(frames.to({ dtype: real, device: o.device ?? frames.device }), p.apodizationPx)),
   );
-  const evaluator = new ModampEvaluator(bands, table, grid, {
-    cutoffPerUm: overlapCutoffPerUm(p, grid),
-    otfThreshold: p.otfThreshold,
+  const settings = { cutoffPerUm: overlapCutoffPerUm(p, grid), otfThreshold: p.otfThreshold };
+  const { evaluator, correlator } = estimators(frames, bands, table, grid, settings, o.fit !== 'reference', {
+    dtype: real,
+    device: o.device ?? frames.device,
   });
-  bands.dispose();
   try {
     const presetMag = expectedMagnitudePerUm(p);
     const magStep = p.magnitudeStepDk * frequencySteps(grid).dkr;
@@ -162,19 +162,7 @@ function fitCycle(frames: Tensor, table: OtfTable, p: SimParameters, o: Estimate
       return { orientations: results.map((r, d) => finish(r, p.startAnglesRad[d] as number, presetMag, tol)) };
     }
     const window = checkWindow({ ...DEFAULT_WINDOW, ...o.window });
-    const correlator = new PhaseCorrelator(
-      frames,
-      table,
-      grid,
-      { cutoffPerUm: overlapCutoffPerUm(p, grid), otfThreshold: p.otfThreshold, apodizationPx: p.apodizationPx },
-      { dtype: real, device: o.device ?? frames.device },
-    );
-    let results: ReturnType<typeof robustSearch>;
-    try {
-      results = robustSearch(evaluator, correlator, grid, starts, window);
-    } finally {
-      correlator.dispose();
-    }
+    const results = robustSearch(evaluator, correlator as PhaseCorrelator, grid, starts, window);
     // The window's edges replace the reference's fallback limits (0.05 rad, 0.1 µm⁻¹ ≈ 1.8%): the
     // robust fit is trusted anywhere inside its window, and cannot leave it by more than a refinement step.
     const tol = { angleRad: window.angleRad, magnitudePerUm: window.magnitudeFraction * presetMag };
@@ -188,6 +176,35 @@ function fitCycle(frames: Tensor, table: OtfTable, p: SimParameters, o: Estimate
     };
   } finally {
     evaluator.dispose();
+    correlator?.dispose();
+  }
+}
+
+/**
+ * The modamp evaluator on the bands and, for the robust fit, the phase correlator (which takes the
+ * object's SNR from band 0). Disposes the bands.
+ */
+function estimators(
+  frames: Tensor,
+  bands: Tensor,
+  table: OtfTable,
+  grid: ImageGrid,
+  settings: OverlapSettings,
+  robust: boolean,
+  opts: { dtype: DType; device: Device },
+): { evaluator: ModampEvaluator; correlator: PhaseCorrelator | null } {
+  const band0 = bands.select(1, 0);
+  let evaluator: ModampEvaluator | null = null;
+  try {
+    evaluator = new ModampEvaluator(bands, table, grid, settings);
+    const correlator = robust ? new PhaseCorrelator(frames, band0, table, grid, settings, opts) : null;
+    return { evaluator, correlator };
+  } catch (e) {
+    evaluator?.dispose();
+    throw e;
+  } finally {
+    band0.dispose();
+    bands.dispose();
   }
 }
 

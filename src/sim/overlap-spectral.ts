@@ -95,7 +95,11 @@ export class SpectralModamp {
     });
     this.#supportPerUm = Math.min(settings.cutoffPerUm, (last + 1) * table.stepPerUm);
     this.#weightTables = {
-      otf0: maskedOtfGrid(table, grid, { ...settings, absolute: true }),
+      otf0: maskedOtfGrid(table, grid, {
+        cutoffPerUm: settings.cutoffPerUm,
+        otfThreshold: settings.otfThreshold,
+        absolute: true,
+      }),
       otf: table.values,
       stepPerUm: table.stepPerUm,
       cutoffPerUm: settings.cutoffPerUm,

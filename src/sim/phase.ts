@@ -37,11 +37,6 @@ import { maskedOtfGrid, type OtfTable, otfAt } from './otf.js';
 import type { KCandidate, OverlapSettings } from './overlap.js';
 import { type ObjectSnr, objectSnr, snrAt, supportEdge } from './snr.js';
 
-export interface PhaseSettings extends OverlapSettings {
-  /** Edge apodization of the frames (px), used only for the SNR estimate. */
-  apodizationPx: number;
-}
-
 /** Width of the edge taper of the summed products, µm (≥ the filter kernels' reach, ~3 PSF widths). */
 export const TAPER_UM = 0.5;
 /** Band-noise balance c = m²/4 at m = 1 (see the header). */
@@ -61,16 +56,20 @@ export class PhaseCorrelator {
   readonly #uStepPerUm: number;
   readonly #table: OtfTable;
   readonly #grid: ImageGrid;
-  readonly #settings: PhaseSettings;
+  readonly #settings: OverlapSettings;
   readonly #dtype: DType;
   readonly #device: Device;
 
-  /** frames [D, P, y, x]: raw counts of one cycle (not modified). */
+  /**
+   * frames [D, P, y, x]: raw counts of one cycle (not modified); band0 [D, y, x]: the spectrum of
+   * their apodized 3-frame sums (the reference fit's band 0), for the object's SNR (snr.ts).
+   */
   constructor(
     frames: Tensor,
+    band0: Tensor,
     table: OtfTable,
     grid: ImageGrid,
-    settings: PhaseSettings,
+    settings: OverlapSettings,
     o: { dtype: DType; device: Device },
   ) {
     this.#grid = grid;
@@ -85,12 +84,7 @@ export class PhaseCorrelator {
     );
     const x = tidy(() => frames.to(opts));
     try {
-      const sums = tidy(() => x.sum(1));
-      try {
-        this.#snr = objectSnr(sums, grid, table, settings.apodizationPx, settings.otfThreshold);
-      } finally {
-        sums.dispose();
-      }
+      this.#snr = objectSnr(band0, grid, table, settings.otfThreshold);
       // Step dkr/16: U varies as ρ^γ (γ ≈ −1.3), so linear interpolation is within 0.2% of it
       // at ρ = dkr (where the clamp starts) and far closer beyond; the weights move less than that.
       this.#uStepPerUm = frequencySteps(grid).dkr / 16;
@@ -107,7 +101,11 @@ export class PhaseCorrelator {
         bandsRe.select(1, 0).mul_(dc.unsqueeze(-1));
         return [bandsRe, edgeTaper(grid, taperPx, opts)];
       });
-      this.#h0 = maskedOtfGrid(table, grid, { ...settings, absolute: false });
+      this.#h0 = maskedOtfGrid(table, grid, {
+        cutoffPerUm: settings.cutoffPerUm,
+        otfThreshold: settings.otfThreshold,
+        absolute: false,
+      });
     } finally {
       x.dispose();
     }

@@ -5,8 +5,7 @@
 // from ring averages where the OTF is well above the noise (H > FIT_MIN_OTF), as a power law
 // U = u1·ρ^γ, so that it extends smoothly to where H is too small to measure it (near the pattern
 // frequency). Object spectra fall roughly so: γ ≈ −1.3 on MT.mrc.
-import { fft, type Tensor, tidy } from '../engine/index.js';
-import { apodize } from './apodize.js';
+import { type Tensor, tidy } from '../engine/index.js';
 import { axisFrequencies, frequencySteps, type ImageGrid } from './grid.js';
 import { type OtfTable, otfAt } from './otf.js';
 
@@ -27,20 +26,17 @@ export function snrAt(s: ObjectSnr, rho: number): number {
 }
 
 /**
- * Fits U per orientation from the 3-frame sums w [D, y, x] (counts; apodized here) on grid g.
- * otfThreshold: the OTF's support is where it exceeds this.
+ * Fits U per orientation from band 0 [D, y, x] (complex, FFT order): the spectrum of the apodized
+ * 3-frame sums, which is the reference fit's band 0 (bands.ts; apodization is linear, so apodizing
+ * the frames or their sum gives the same), on grid g. otfThreshold: the OTF's support is where it
+ * exceeds this.
  */
-export function objectSnr(
-  w: Tensor,
-  g: ImageGrid,
-  table: OtfTable,
-  apodizationPx: number,
-  otfThreshold: number,
-): ObjectSnr[] {
-  const [d, h, wd] = w.shape as [number, number, number];
+export function objectSnr(band0: Tensor, g: ImageGrid, table: OtfTable, otfThreshold: number): ObjectSnr[] {
+  const [d, h, wd] = band0.shape as [number, number, number];
   const half = Math.floor(wd / 2) + 1;
-  // The half spectra as interleaved (re, im); |X|² is taken in the loop below, in float64.
-  const spectra = tidy(() => fft.rfft2(apodize(w, apodizationPx)).viewAsReal().toArray());
+  // The sums are real, so the first ⌊w/2⌋ + 1 columns hold the whole spectrum: read as interleaved
+  // (re, im), |X|² is taken in the loop below, in float64.
+  const spectra = tidy(() => band0.narrow(-1, 0, half).viewAsReal().toArray());
   const { dkx, dky, dkr } = frequencySteps(g);
   const fy = axisFrequencies(h, dky, 'fft');
   const noiseFrom = supportEdge(table, otfThreshold) * NOISE_MARGIN;

@@ -26,13 +26,16 @@ const tableFor = (g: ImageGrid) =>
 
 /** Weighted-correlation phase at given vectors (one per orientation) of frames [3, 3, n, n]. */
 function correlatorPhases(frames: Tensor, g: ImageGrid, ks: { kx: number; ky: number }[]): number[] {
+  const band0 = tidy(() => separateBands(apodize(frames, P.apodizationPx)).select(1, 0));
   const c = new PhaseCorrelator(
     frames,
+    band0,
     tableFor(g),
     g,
-    { cutoffPerUm: overlapCutoffPerUm(P, g), otfThreshold: P.otfThreshold, apodizationPx: P.apodizationPx },
+    { cutoffPerUm: overlapCutoffPerUm(P, g), otfThreshold: P.otfThreshold },
     { dtype: 'float32', device: DEVICE },
   );
+  band0.dispose();
   try {
     return tidy(() => {
       const { cross, den } = c.crossProducts(ks.map((k, d) => ({ orientation: d, ...k })));
@@ -106,11 +109,10 @@ test("object SNR: the power law reproduces band 0's ring powers where the OTF is
   const table = tableFor(g);
   const s = simulateSample({ structure: 'er', height: n, width: n, params: P, seed: 5, photons: 100, device: DEVICE });
   const w = s.noisy.select(0, 0).sum(1);
-  const fits = objectSnr(w, g, table, P.apodizationPx, P.otfThreshold);
-  const power = tidy(() =>
-    fft.fft2(apodize(w, P.apodizationPx)).abs().square().to('float64').toArray(),
-  ) as Float64Array;
-  dispose([w, s]);
+  const band0 = tidy(() => fft.fft2(apodize(w, P.apodizationPx)));
+  const fits = objectSnr(band0, g, table, P.otfThreshold);
+  const power = tidy(() => band0.abs().square().to('float64').toArray()) as Float64Array;
+  dispose([w, s, band0]);
   const dk = 1 / (n * P.pixelSizeUm);
   fits.forEach((f, d) => {
     assert.ok(f !== null && f.gamma < 0, JSON.stringify(f));
