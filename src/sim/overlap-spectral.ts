@@ -125,21 +125,23 @@ export class SpectralModamp {
   }
 
   /**
-   * One candidate at a time: the lenses of different orientations have different shapes, and a
-   * common box for a batch would cost about twice the products. Every candidate is started before
-   * the first is waited for, so the products of one run while the host prepares the next.
+   * One candidate at a time (the lenses of different orientations have different shapes, and a
+   * common box for a batch would cost about twice the products), all on this thread: for a few
+   * candidates the background thread gains nothing, and after parallel work (the robust fit) it
+   * competes with libtorch's spinning pool threads for the cores (~2 ms more for 3 candidates).
    */
   evaluate(cands: readonly KCandidate[]): Modamp[] {
-    return cands.map((c) => this.start(c, true) as PendingModamp).map((p) => p.wait());
+    return cands.map((c) => (this.start(c, true, 'here') as PendingModamp).wait());
   }
 
   /**
    * Starts one candidate: the host builds its weighted boxes and kernels, and the matrix products
    * run on the engine's background thread (engine/async.ts) while the caller goes on, typically
    * preparing another orientation's candidate; wait() takes the modamp (re, im). Null when the
-   * two inverse FFTs would be cheaper for this candidate (isCheaper), unless forced.
+   * two inverse FFTs would be cheaper for this candidate (isCheaper), unless forced. `here`
+   * computes the products at once on this thread.
    */
-  start(c: KCandidate, force = false): PendingModamp | null {
+  start(c: KCandidate, force = false, where: 'background' | 'here' = 'background'): PendingModamp | null {
     const box = this.#box(c);
     if (!force && !this.#cheaper(box)) return null;
     const { h, w } = box;
@@ -164,14 +166,23 @@ export class SpectralModamp {
         .viewAsComplex()
         .unfold(0, m, 1);
       const [a0, a1r] = [boxes.select(0, 0), boxes.select(0, 1)];
-      // The inputs are copies: the host buffers are free again at once.
-      return multiDotAsync(alongRows ? [a0, hankel, a1r.transpose(0, 1)] : [a0.transpose(0, 1), hankel, a1r]);
+      const chain = alongRows ? [a0, hankel, a1r.transpose(0, 1)] : [a0.transpose(0, 1), hankel, a1r];
+      // The inputs are copies: the host buffers are free again at once. Either order of the chain
+      // costs the same here, so the product computed here needs no ordering.
+      if (where === 'background') return multiDotAsync(chain);
+      const product = keep(chain.reduce((x, y) => x.matmul(y)));
+      return { wait: () => product };
     });
     const n2 = (this.#grid.height * this.#grid.width) ** 2;
     return {
       wait: (): Modamp => {
         const m = this.#scratch.m.view(2 * n * n);
-        tidy(() => products.wait().readInto(m));
+        const product = products.wait();
+        try {
+          product.readInto(m);
+        } finally {
+          product.dispose();
+        }
         let re = 0;
         let im = 0;
         for (let i = 0; i < n; i++) {

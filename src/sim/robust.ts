@@ -13,7 +13,7 @@
 //  3. final: the reference's own modamp at the final vector gives the reported modamp and the
 //     modulation depth (its documented meaning, unchanged).
 // The coarse map also gives the reliability figures (peak ratio, window edge).
-import { keepBackgroundAwake, type Tensor, tidy } from '../engine/index.js';
+import { type Tensor, tidy } from '../engine/index.js';
 import { frequencySteps, type ImageGrid } from './grid.js';
 import type { ModampEvaluator } from './overlap.js';
 import { argmax, modampAt, modampOnGrids, quadraticPeak3x3 } from './peakmap.js';
@@ -62,8 +62,6 @@ const POLISH = { n: 5, stepDk: 0.05, recentre: 8 };
  * the best coarse sample, gave the same figures at ~4 ms more per 256² fit.
  */
 const REBUILD_DK = 0.5;
-/** How long the background thread stays awake for the final modamps, ms (~3 ms of work at 256²). */
-const FINAL_WARM_MS = 5;
 
 export function robustSearch(
   evaluator: ModampEvaluator,
@@ -83,9 +81,6 @@ export function robustSearch(
     grid,
     coarse.map((c) => c.best),
   );
-  // The final modamps run their products on the background thread (overlap-spectral.ts): woken
-  // now, it is ready by the time the first boxes are built instead of those running here.
-  keepBackgroundAwake(FINAL_WARM_MS);
   const finals = evaluator.evaluate(polished.map((k, d) => ({ orientation: d, kx: k.kx, ky: k.ky })));
   return polished.map((k, d) => {
     const c = coarse[d] as (typeof coarse)[number];
