@@ -155,12 +155,20 @@ export function maskedOtfGrid(
   const out = new Float64Array(grid.height * grid.width);
   // Locals: callers pass objects of different shapes, and the loop should not depend on them.
   const { cutoffPerUm, otfThreshold, absolute } = mask;
+  const negativeFrom = Math.ceil(grid.width / 2);
   for (let y = 0; y < grid.height; y++) {
     const qyy = (qy[y] as number) ** 2;
+    if (!(qyy <= cutoffPerUm ** 2)) continue;
     for (let x = 0; x < grid.width; x++) {
       const r = Math.sqrt(qyy + (qx[x] as number) ** 2);
+      // Only the disc r ≤ cutoff is kept. In FFT order |qx| grows up to column ⌈w/2⌉ − 1 and falls
+      // after it: past the disc on the positive side, jump to the negative frequencies.
+      if (!(r <= cutoffPerUm)) {
+        if (x < negativeFrom) x = negativeFrom - 1;
+        continue;
+      }
       const h = otfAt(table, r);
-      const kept = r <= cutoffPerUm && (absolute ? Math.abs(h) : h) > otfThreshold;
+      const kept = (absolute ? Math.abs(h) : h) > otfThreshold;
       out[y * grid.width + x] = kept ? h : 0;
     }
   }

@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { memory } from '../../src/engine/index.js';
 import { InputFileError } from '../../src/errors.js';
-import { otf2d, otfAt, otfTableForGrid, syntheticCutoffPerUm, syntheticRadialOtf } from '../../src/sim/otf.js';
+import {
+  maskedOtfGrid,
+  otf2d,
+  otfAt,
+  otfTableForGrid,
+  syntheticCutoffPerUm,
+  syntheticRadialOtf,
+} from '../../src/sim/otf.js';
 import { assertClose, DEVICE } from '../helpers.js';
 import { interFixture, loadOtf, OTF488 } from './mt.js';
 
@@ -57,4 +64,36 @@ test('synthetic OTF: circular-pupil curve, cutoff 2NA/λ', () => {
   assert.equal(otfAt(na13, 5.55), 0);
   const att = otfTableForGrid(syntheticRadialOtf({ ...spec, attenuation: 0.5 }, 0.001, 12), GRID);
   assert.ok(Math.abs(otfAt(att, fc / 2) - 0.391002 * Math.SQRT1_2) < 2e-4);
+});
+
+test('masked OTF grid: OTF(|q|) inside the cutoff disc and above the threshold, 0 elsewhere (any grid shape)', () => {
+  const otf = syntheticRadialOtf({ na: 1.3, emissionWavelengthNm: 525 }, 0.001, 12);
+  // Even, odd and non-square grids; cutoffs inside the grid and at the Nyquist radius itself.
+  for (const [height, width, pixelSizeUm, cutoffPerUm] of [
+    [256, 256, 0.0626, 5.5],
+    [63, 80, 0.0626, 5.5],
+    [32, 32, 0.15, 16 / (32 * 0.15)],
+    [33, 31, 0.15, 15 / (31 * 0.15)],
+  ] as const) {
+    const grid = { height, width, pixelSizeUm };
+    const table = otfTableForGrid(otf, grid);
+    for (const absolute of [true, false]) {
+      const got = maskedOtfGrid(table, grid, { cutoffPerUm, otfThreshold: 0.005, absolute });
+      let kept = 0;
+      for (let y = 0; y < height; y++) {
+        for (let x = 0; x < width; x++) {
+          // Labels times the frequency step, as the grid module computes them (the cutoffs above
+          // fall exactly on grid frequencies, so the rounding decides there).
+          const qy = (y < Math.ceil(height / 2) ? y : y - height) * (1 / (height * pixelSizeUm));
+          const qx = (x < Math.ceil(width / 2) ? x : x - width) * (1 / (width * pixelSizeUm));
+          const r = Math.sqrt(qy ** 2 + qx ** 2);
+          const h = otfAt(table, r);
+          const want = r <= cutoffPerUm && (absolute ? Math.abs(h) : h) > 0.005 ? h : 0;
+          assert.ok(Math.abs((got[y * width + x] as number) - want) < 1e-12, `${height}×${width} (${y}, ${x})`);
+          if (want !== 0) kept++;
+        }
+      }
+      assert.ok(kept > 0.1 * height * width, `${height}×${width}: the disc holds ${kept} frequencies`);
+    }
+  }
 });
