@@ -3,7 +3,7 @@
 //   band0 = Σ_j F_j = phases·S̃(q)·OTF(q)
 //   B1    = Σ_j e^{ijφ} F_j = phases·(m/2)·e^{−iφ0}·S̃(q + k)·OTF(q)   (object spectrum centred at −k)
 // where F_j is the 2D FFT of frame j. B1 = b1re + i·b1im with the reference's cos/sin rows.
-import { complex, fft, stack, type Tensor, tensor, tidy } from '../engine/index.js';
+import { cat, complex, fft, stack, type Tensor, tensor, tidy } from '../engine/index.js';
 
 /**
  * Spectra of the (apodized) frames [D, P, y, x] (real) → bands [D, 2, y, x] complex:
@@ -12,7 +12,8 @@ import { complex, fft, stack, type Tensor, tensor, tidy } from '../engine/index.
  * B1 = FFT(Σ_j e^{ijφ}·D_j), two transforms per orientation instead of one per frame (same
  * numbers up to rounding, ~40% less time for 3 phases). The three combinations (sum, cos- and
  * sin-weighted sums) come from one matrix product with the [3, P] coefficients: three sums over
- * the phase axis cost ~6× more (strided reductions).
+ * the phase axis cost ~6× more (strided reductions). band0's input is real: its half spectrum
+ * (rfft2, half the transform) is completed by symmetry.
  */
 export function separateBands(frames: Tensor): Tensor {
   return tidy(() => {
@@ -27,8 +28,23 @@ export function separateBands(frames: Tensor): Tensor {
     const sums = tensor(coefficients, [3, phases], { dtype: real, device: frames.device })
       .matmul(frames.reshape([d, phases, h * w]))
       .reshape([d, 3, h, w]);
-    const band0 = fft.fft2(sums.select(1, 0));
+    const band0 = fullSpectrum(fft.rfft2(sums.select(1, 0)), w);
     const band1 = fft.fft2(complex(sums.select(1, 1), sums.select(1, 2)));
     return stack([band0, band1], 1);
+  });
+}
+
+/**
+ * The full spectrum [..., H, W] of a real image from its half spectrum [..., H, ⌊W/2⌋ + 1] (rfft2):
+ * X[y, x] = conj(X[−y, −x]) gives the columns ⌊W/2⌋ + 1 … W − 1 from columns W − x, rows −y.
+ */
+function fullSpectrum(half: Tensor, w: number): Tensor {
+  return tidy(() => {
+    const missing = w - half.dim(-1);
+    if (missing === 0) return half.clone();
+    // Columns W − x for x = W − missing … W − 1 are columns missing … 1 (narrow, flip); rows −y
+    // mod H are rows 0, H − 1, …, 1 (flip, then roll by one).
+    const mirrored = half.narrow(-1, 1, missing).flip([-2, -1]).roll(1, -2);
+    return cat([half, mirrored.conj()], -1);
   });
 }
