@@ -337,14 +337,7 @@ export class SpectralModamp {
         a[2 * o] = re;
         a[2 * o + 1] = -im;
         den += re * re + im * im;
-        if (mirror) {
-          const re1 = (mirrored[2 * (planeMirrored + pixel)] as number) * weight;
-          const im1 = (mirrored[2 * (planeMirrored + pixel) + 1] as number) * weight;
-          const at = row1 + step1 * x;
-          a[2 * at] = re1;
-          a[2 * at + 1] = im1;
-          den += re1 * re1 + im1 * im1;
-        }
+        if (mirror) den += putWeighted(a, row1 + step1 * x, mirrored, planeMirrored + pixel, weight);
       }
     }
     if (mirror) return { a, den: den / (H * W) };
@@ -367,13 +360,7 @@ export class SpectralModamp {
             ? (w0[my * w + mx] as number)
             : // −u lies off the grid (a Nyquist label): compute w1 directly.
               weightAt(tables, pixel, ((bx1 + x) * dkx + c.kx) ** 2 + (uy * dky + c.ky) ** 2);
-        if (weight === 0) continue;
-        const re = (spectra[2 * (plane1 + pixel)] as number) * weight;
-        const im = (spectra[2 * (plane1 + pixel) + 1] as number) * weight;
-        const at = rowOut + colStep * x;
-        a[2 * at] = re;
-        a[2 * at + 1] = im;
-        den += re * re + im * im;
+        if (weight !== 0) den += putWeighted(a, rowOut + colStep * x, spectra, plane1 + pixel, weight);
       }
     }
     return { a, den: den / (H * W) };
@@ -536,6 +523,21 @@ function weightAt(t: WeightTables, pixel: number, r2: number): number {
   }
   if (!(Math.abs(shifted) > t.threshold)) return 0;
   return shifted * (1 / Math.sqrt(centre * centre + shifted * shifted));
+}
+
+/** Writes src[from]·weight to out[to] (complex values, interleaved); returns its squared magnitude. */
+function putWeighted(
+  out: Float32Array | Float64Array,
+  to: number,
+  src: Float32Array | Float64Array,
+  from: number,
+  weight: number,
+): number {
+  const re = (src[2 * from] as number) * weight;
+  const im = (src[2 * from + 1] as number) * weight;
+  out[2 * to] = re;
+  out[2 * to + 1] = im;
+  return re * re + im * im;
 }
 
 /** Reverses the order of the complex values (interleaved re, im) in place. */
