@@ -101,7 +101,7 @@ export class SpectralModamp {
         absolute: true,
       }),
       otf: table.values,
-      stepPerUm: table.stepPerUm,
+      perStep: 1 / table.stepPerUm,
       cutoffPerUm: settings.cutoffPerUm,
       threshold: settings.otfThreshold,
       support2: this.#supportPerUm ** 2 * (1 + 1e-12),
@@ -495,7 +495,8 @@ interface WeightTables {
   otf0: Float64Array;
   /** The radial OTF table (otf.ts OtfTable) at radii i·stepPerUm. */
   otf: Float64Array;
-  stepPerUm: number;
+  /** 1/stepPerUm, µm: a product in the hot loop instead of a division (~5% of the weighting). */
+  perStep: number;
   cutoffPerUm: number;
   threshold: number;
   /** The support radius squared (a hair larger, against rounding), cycles²/µm². */
@@ -506,15 +507,16 @@ interface WeightTables {
  * The reference's weight at a pixel (FFT order) whose shifted radius is √r2 (cycles/µm):
  * OTF(√r2)/√(OTF(|u|)² + OTF(√r2)²) where |u| ≤ R and √r2 ≤ R and both |OTF| exceed the threshold,
  * else 0. Beyond the support radius every shifted OTF is at or below the threshold, so no square
- * root or lookup is needed there. The table's interpolation (otfAt) is written out: this runs for
- * every lens point of every candidate, and the call cost ~15% of the weighting.
+ * root or lookup is needed there. The table's interpolation (otfAt) is written out, its division
+ * by the step a product (the same values to rounding): this runs for every lens point of every
+ * candidate, and the call cost ~15% of the weighting, the division ~5%.
  */
 function weightAt(t: WeightTables, pixel: number, r2: number): number {
   const centre = t.otf0[pixel] as number;
   if (!(r2 <= t.support2) || centre === 0) return 0;
   const r = Math.sqrt(r2);
   let shifted = 0;
-  const x = r / t.stepPerUm;
+  const x = r * t.perStep;
   const last = t.otf.length - 1;
   if (r <= t.cutoffPerUm && x <= last) {
     const j = Math.min(Math.floor(x), last - 1);
