@@ -101,9 +101,6 @@ export function overlapCutoffPerUm(p: SimParameters, grid: ImageGrid): number {
  * Fits every orientation of one cycle: frames [orientations, phases, y, x] (raw counts; the tensor
  * is not modified), the OTF table for this grid.
  */
-/** How long the background thread is kept awake ahead of the reference fit's search, ms: its setup and a margin. */
-const BACKGROUND_WARM_MS = 10;
-
 export function estimateCycle(
   frames: Tensor,
   table: OtfTable,
@@ -123,6 +120,9 @@ export function estimateCycle(
 function withFitThreads<T>(o: EstimateOptions, fn: () => T): T {
   return o.fit === 'reference' ? withNumThreads(Math.max(1, getNumThreads() - 1), fn) : fn();
 }
+
+/** How long the background thread is kept awake ahead of the reference fit's search, ms: its setup and a margin. */
+const BACKGROUND_WARM_MS = 10;
 
 function fitCycle(frames: Tensor, table: OtfTable, p: SimParameters, o: EstimateOptions): IlluminationEstimate {
   // The reference fit's candidates run their products on the engine's background thread
