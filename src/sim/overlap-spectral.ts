@@ -5,12 +5,13 @@
 // κx = kx/dkx (k in frequency bins), and Ky likewise. O0 = band0·w0 is zero outside the lens
 // |u| ≤ R, |u − k| ≤ R, and O1 = B1·w1 outside its mirror image, so only two small boxes of the
 // spectrum take part, and the double sum is two complex matrix products per candidate (by the
-// engine, in the background) and a weighted sum of the h × h result (on the host):
-//   num = Σ_{a,a'} Ky[a,a']·(conj(O0)·Kx·O1ᵀ)[a,a'].
+// engine, in the background) and a weighted sum of the n × n result, n the box's shorter side
+// (on the host):
+//   num = Σ_{a,a'} Ky[a,a']·(conj(O0)·Kx·O1ᵀ)[a,a']   (or the same with x and y exchanged).
 // Per candidate the host gathers the boxes from a copy of the bands and weights them (one pass of
-// weights serves both boxes, which are mirror images) and computes Kx's 2w − 1 distinct values;
-// the products (~0.3 ms at 256²) run on the engine's background thread while the host prepares
-// the next candidate (~0.4 ms), of another orientation (search.ts runSearches).
+// weights serves both boxes, which are mirror images) and computes the kernels' distinct values;
+// the products (~0.26 ms at 256²) run on the engine's background thread while the host prepares
+// the next candidate (~0.3 ms), of another orientation (search.ts runSearches).
 // The same number as the two inverse FFTs up to rounding, at a fraction of their cost when the
 // lens is small against the grid (a 256² cycle near the OTF cutoff: boxes of ~70–150 bins).
 import { type Device, type DType, keep, multiDotAsync, Scratch, type Tensor, tensor, tidy } from '../engine/index.js';
