@@ -79,7 +79,8 @@ export class ModampEvaluator {
    * The parts of modamp before the phase ramp, for candidates k: cross = conj(overlap0)·overlap1
    * [b, y, x] complex and den = Σ|overlap0|² + Σ|overlap1|² [b]. With them, modamp at a nearby k'
    * (weights kept at k) is Σ cross·e^{iψ(k')}/den: one DFT instead of two inverse FFTs (the robust
-   * fit refines k that way). Created in the caller's scope.
+   * fit's coarse map is made that way). The weights come from the host (SpectralModamp.weightPlanes).
+   * Created in the caller's scope.
    */
   crossProducts(cands: readonly KCandidate[]): { cross: Tensor; den: Tensor } {
     const b = cands.length;
