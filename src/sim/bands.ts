@@ -12,7 +12,7 @@ import { cat, complex, fft, stack, type Tensor, tensor, tidy } from '../engine/i
  * B1 = FFT(Σ_j e^{ijφ}·D_j), two transforms per orientation instead of one per frame (same
  * numbers up to rounding, ~40% less time for 3 phases). The three combinations (sum, cos- and
  * sin-weighted sums) come from one matrix product with the [3, P] coefficients: three sums over
- * the phase axis cost ~6× more (strided reductions). band0's input is real: its half spectrum
+ * the phase axis cost several times more (strided reductions). band0's input is real: its half spectrum
  * (rfft2, half the transform) is completed by symmetry.
  */
 export function separateBands(frames: Tensor): Tensor {
@@ -25,7 +25,10 @@ export function separateBands(frames: Tensor): Tensor {
       coefficients[2 * phases + j] = Math.sin((j * 2 * Math.PI) / phases);
     }
     const real = frames.dtype === 'float64' ? 'float64' : 'float32';
-    const sums = tensor(coefficients, [3, phases], { dtype: real, device: frames.device })
+    // Batched ([d, 3, P]·[d, P, h·w]), not broadcast: libtorch folds a 2D × 3D product through
+    // transposed copies, ~10× slower here.
+    const sums = tensor(coefficients, [1, 3, phases], { dtype: real, device: frames.device })
+      .expand([d, 3, phases])
       .matmul(frames.reshape([d, phases, h * w]))
       .reshape([d, 3, h, w]);
     const band0 = fullSpectrum(fft.rfft2(sums.select(1, 0)), w);
