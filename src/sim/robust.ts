@@ -49,12 +49,13 @@ export interface RobustResult {
 /** Sector jobs per batch: bounds memory (each holds two H×W complex overlaps and their product). */
 const CHUNK = 8;
 /**
- * Refinement grid: 5×5 at 0.05 dk, re-centred while its best sample is on the border (at most 8
- * times: 0.8 dk). The best coarse sample is within ~0.35 dk of the correlation's maximum
+ * Refinement grid: 7×7 at 0.05 dk, re-centred while its best sample is on the border (at most 8
+ * times: 1.2 dk). The best coarse sample is within ~0.35 dk of the correlation's maximum
  * (simulated cycles at 100–10,000 photons with presets up to 0.05 rad off, 256²: median 0.19 dk),
- * and the main lobe is ~1 dk wide, so a quadratic through ±0.05 dk samples is accurate.
+ * so one grid or two usually reach it (5×5 needed a third on MT.mrc, for the same samples), and
+ * the main lobe is ~1 dk wide, so a quadratic through ±0.05 dk samples is accurate.
  */
-const POLISH = { n: 5, stepDk: 0.05, recentre: 8 };
+const POLISH = { n: 7, stepDk: 0.05, recentre: 8 };
 /**
  * The correlation is built again at the refined vector when that lies more than this from where
  * it was built, dk (never on those simulated cycles). Building it 0.35 dk off moves the result by
