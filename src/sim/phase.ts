@@ -30,7 +30,7 @@
 // The k0 that maximises the correlation's magnitude is the joint maximum-likelihood estimate with the
 // phase (the phase is referred to the image centre, so an error δk in k0 moves it by 2π·δk·r̄, r̄ the
 // signal's centroid): robust.ts polishes k0 on it before reading the phase.
-import { type Device, type DType, fft, type Tensor, tensor, tidy } from '../engine/index.js';
+import { type Device, type DType, fft, Scratch, type Tensor, tensor, tidy } from '../engine/index.js';
 import { separateBands } from './bands.js';
 import { frequencySteps, type ImageGrid, maxRadiusPerUm } from './grid.js';
 import { maskedOtfGrid, type OtfTable, otfAt } from './otf.js';
@@ -50,6 +50,8 @@ export class PhaseCorrelator {
   readonly #taper: Tensor;
   /** Masked OTF at |q| (0 beyond the cutoff radius or at or below the threshold), FFT order, on the host. [y·x] */
   readonly #h0: Float64Array;
+  /** |q| on the grid, FFT order, on the host (cycles/µm). [y·x] */
+  readonly #radius: Float64Array;
   readonly #snr: ObjectSnr[];
   /** U(ρ) per orientation at ρ = i·#uStepPerUm (empty where there is no fit). */
   readonly #uTables: Float64Array[];
@@ -101,6 +103,7 @@ export class PhaseCorrelator {
         bandsRe.select(1, 0).mul_(dc.unsqueeze(-1));
         return [bandsRe, edgeTaper(grid, taperPx, opts)];
       });
+      this.#radius = radiusTable(grid);
       this.#h0 = maskedOtfGrid(table, grid, {
         cutoffPerUm: settings.cutoffPerUm,
         otfThreshold: settings.otfThreshold,
@@ -148,7 +151,9 @@ export class PhaseCorrelator {
     const { cutoffPerUm, otfThreshold } = this.#settings;
     const table = this.#table;
     const h0 = this.#h0;
-    const out = new (this.#dtype === 'float64' ? Float64Array : Float32Array)(cands.length * 2 * H * W);
+    const out = (this.#dtype === 'float64' ? WEIGHTS64 : WEIGHTS32).view(cands.length * 2 * H * W);
+    out.fill(0);
+    const radius = this.#radius;
     const support = Math.min(cutoffPerUm, supportEdge(table, otfThreshold) + table.stepPerUm);
     const uStep = this.#uStepPerUm;
     // Plain loops, no closures made per call: V8 drops the optimised code of per-call closures at
@@ -170,7 +175,11 @@ export class PhaseCorrelator {
           const qy = uy * dky;
           const row = plane + (uy < 0 ? uy + H : uy) * W;
           const rowH0 = (uy < 0 ? uy + H : uy) * W;
-          for (let ux = x0; ux <= x1; ux++) {
+          // Only the disc's chord on this row (one bin of slack each side; the tests below stay exact).
+          const half = Math.sqrt(Math.max(0, support ** 2 - (qy - sign * c.ky) ** 2));
+          const from = Math.max(x0, Math.floor((sign * c.kx - half) / dkx) - 1);
+          const to = Math.min(x1, Math.ceil((sign * c.kx + half) / dkx) + 1);
+          for (let ux = from; ux <= to; ux++) {
             const qx = ux * dkx;
             // H(|q ∓ k|), masked by the reference's trust limits.
             const r = Math.sqrt((qx - sign * c.kx) ** 2 + (qy - sign * c.ky) ** 2);
@@ -188,8 +197,9 @@ export class PhaseCorrelator {
             if (fit === null) {
               f2 = 1 / (sum + 1e-12);
             } else {
-              // U by linear interpolation in its radial table (pow per point cost more than the rest together).
-              const rho = s === 0 ? Math.sqrt(qx * qx + qy * qy) : Math.sqrt((qx + c.kx) ** 2 + (qy + c.ky) ** 2);
+              // U by linear interpolation in its radial table (pow per point cost more than the rest together),
+              // at |q| for band 0 (a table) and |q' + k| = r for band 1.
+              const rho = s === 0 ? (radius[rowH0 + x] as number) : r;
               const t = Math.min(rho / uStep, uLast);
               const j = Math.min(Math.floor(t), uLast - 1);
               const u = (uTable[j] as number) + ((uTable[j + 1] as number) - (uTable[j] as number)) * (t - j);
@@ -205,7 +215,33 @@ export class PhaseCorrelator {
 
   dispose(): void {
     for (const t of [this.#bandsRe, this.#taper]) t.dispose();
+    // A large grid's buffers are let go (2048²: ~100 MB); a 256² fit's (1.5 MB) are kept.
+    for (const b of [WEIGHTS32, WEIGHTS64]) b.trim(KEEP_WEIGHTS);
   }
+}
+
+/**
+ * The weight planes' buffers, shared (each call's planes are copied into a tensor before it
+ * returns): 1.5 MB per call at 256² would otherwise go to the garbage collector.
+ */
+const WEIGHTS32 = new Scratch(Float32Array);
+const WEIGHTS64 = new Scratch(Float64Array);
+const KEEP_WEIGHTS = 4 << 20;
+
+/** |q| in FFT order, cycles/µm, computed as the weights loop would: √(qx² + qy²). */
+function radiusTable(g: ImageGrid): Float64Array {
+  const { dkx, dky } = frequencySteps(g);
+  const out = new Float64Array(g.height * g.width);
+  for (let y = 0; y < g.height; y++) {
+    const uy = y < Math.ceil(g.height / 2) ? y : y - g.height;
+    const qy = uy * dky;
+    for (let x = 0; x < g.width; x++) {
+      const ux = x < Math.ceil(g.width / 2) ? x : x - g.width;
+      const qx = ux * dkx;
+      out[y * g.width + x] = Math.sqrt(qx * qx + qy * qy);
+    }
+  }
+  return out;
 }
 
 /** 1 everywhere but the zero frequency (FFT order). */
