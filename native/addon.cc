@@ -255,17 +255,23 @@ RDL_OP(setNumThreads, {
 RDL_OP(setThreadsHere, {
   int64_t n = Int(info, 0);
   if (n < 1) throw std::invalid_argument("thread count must be at least 1");
-  at::internal::lazy_init_num_threads();
-  using SetThreads = void (*)(int);
-  static auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
-  if (set != nullptr) {
-    set(static_cast<int>(n));
-  } else {
-    at::set_num_threads(static_cast<int>(n));
-  }
+  if (!SetOmpThreadsHere(static_cast<int>(n))) at::set_num_threads(static_cast<int>(n));
   return info.Env().Undefined();
 })
 
+}  // namespace
+
+bool SetOmpThreadsHere(int n) {
+  // libtorch sets a thread's count on its first parallel loop, so that runs first.
+  at::internal::lazy_init_num_threads();
+  using SetThreads = void (*)(int);
+  static auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
+  if (set == nullptr) return false;
+  set(n);
+  return true;
+}
+
+namespace {
 RDL_OP(getNumThreads, { return Napi::Number::New(info.Env(), at::get_num_threads()); })
 
 RDL_OP(memory, {

@@ -10,8 +10,6 @@
 // until the job has run; an unwaited job still runs and its result is dropped.
 #include "common.h"
 
-#include <ATen/Parallel.h>
-#include <dlfcn.h>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -30,6 +28,7 @@ namespace {
 // times scheduled only ~4 ms later. So both sides spin before they sleep: the worker for a while
 // after each job (in a search the next one comes within ~0.5 ms), the waiter until its job is
 // done (a product takes ~0.3 ms). glibc skips the wake-up system call when nobody sleeps.
+using Clock = std::chrono::steady_clock;
 constexpr auto kWorkerSpin = std::chrono::milliseconds(2);
 constexpr auto kWaiterSpin = std::chrono::milliseconds(20);
 
@@ -43,28 +42,16 @@ inline void CpuRelax() {
 
 /** Spins until ready() or the time is up; returns ready()'s last value. */
 template <typename Ready>
-bool SpinFor(std::chrono::steady_clock::duration limit, Ready ready) {
-  auto until = std::chrono::steady_clock::now() + limit;
+bool SpinFor(Clock::duration limit, Ready ready) {
+  auto until = Clock::now() + limit;
   for (int i = 0;; ++i) {
     if (ready()) return true;
     if ((i & 255) == 255) {
-      if (std::chrono::steady_clock::now() > until) return ready();
+      if (Clock::now() > until) return ready();
       std::this_thread::yield();  // lets a thread that shares this core run
     }
     CpuRelax();
   }
-}
-
-/**
- * Makes libtorch's parallel loops on the calling thread run on it alone. With OpenMP every thread
- * that starts parallel work gets a thread team of its own, whose idle members spin; the jobs are
- * small, and a second team beside the JavaScript thread's would only add busy threads to the
- * cores. libtorch sets a thread's count on its first parallel loop, so that runs first.
- */
-void SingleThreadedHere() {
-  at::internal::lazy_init_num_threads();
-  using SetThreads = void (*)(int);
-  if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"))) set(1);
 }
 
 struct Job {
@@ -109,7 +96,10 @@ class Worker {
  public:
   Worker() {
     std::thread([this] {
-      SingleThreadedHere();
+      // libtorch's parallel loops started here run on this thread alone. With OpenMP every thread
+      // that starts parallel work gets a team of its own, whose idle members spin; the jobs are
+      // small, and a second team beside the JavaScript thread's would only add busy threads.
+      SetOmpThreadsHere(1);
       Loop();
     }).detach();
   }
@@ -137,7 +127,7 @@ class Worker {
    * a caller about to submit a run of jobs after some work of its own asks for this first, so
    * that its jobs do not run on its own thread while the worker wakes.
    */
-  void KeepAwake(std::chrono::steady_clock::time_point until) {
+  void KeepAwake(Clock::time_point until) {
     int64_t ticks = until.time_since_epoch().count();
     int64_t before = awake_until_.load(std::memory_order_relaxed);
     while (before < ticks && !awake_until_.compare_exchange_weak(before, ticks, std::memory_order_relaxed)) {
@@ -162,20 +152,14 @@ class Worker {
       awake_ = true;
     }
     for (;;) {
-      auto now = std::chrono::steady_clock::now();
-      auto asked = std::chrono::steady_clock::time_point(
-                       std::chrono::steady_clock::duration(awake_until_.load(std::memory_order_relaxed))) -
-                   now;
-      SpinFor(std::max<std::chrono::steady_clock::duration>(kWorkerSpin, asked),
+      SpinFor(std::max<Clock::duration>(kWorkerSpin, AwakeUntil() - Clock::now()),
               [this] { return queued_.load(std::memory_order_acquire) > 0; });
       std::shared_ptr<Job> job;
       {
         std::unique_lock<std::mutex> lock(mu_);
         if (queue_.empty()) {
           // KeepAwake may have moved the deadline while this spun.
-          if (awake_until_.load(std::memory_order_relaxed) > std::chrono::steady_clock::now().time_since_epoch().count()) {
-            continue;
-          }
+          if (AwakeUntil() > Clock::now()) continue;
           awake_ = false;
           wake_.wait(lock, [this] { return !queue_.empty() || poked_; });
           awake_ = true;
@@ -195,12 +179,17 @@ class Worker {
     }
   }
 
+  /** KeepAwake's deadline. */
+  Clock::time_point AwakeUntil() const {
+    return Clock::time_point(Clock::duration(awake_until_.load(std::memory_order_relaxed)));
+  }
+
   std::mutex mu_;
   std::condition_variable wake_;
   std::condition_variable idle_;
   std::deque<std::shared_ptr<Job>> queue_;
   std::atomic<size_t> queued_{0};
-  std::atomic<int64_t> awake_until_{0};  // KeepAwake's deadline, steady_clock ticks
+  std::atomic<int64_t> awake_until_{0};  // KeepAwake's deadline, Clock ticks
   size_t pending_ = 0;
   bool awake_ = false;  // spinning or working (guarded by mu_)
   bool poked_ = false;  // asked to wake without a job (guarded by mu_)
@@ -239,7 +228,7 @@ RDL_OP(multiDotStart, {
 RDL_OP(keepAwake, {
   double ms = info[0].As<Napi::Number>().DoubleValue();
   if (!(ms >= 0 && ms <= 1000)) throw std::invalid_argument("keepAwake wants 0 to 1000 ms");
-  GetWorker().KeepAwake(std::chrono::steady_clock::now() +
+  GetWorker().KeepAwake(Clock::now() +
                         std::chrono::microseconds(static_cast<int64_t>(ms * 1000)));
   return info.Env().Undefined();
 })

@@ -90,6 +90,11 @@ void RegisterNN(Napi::Env env, Napi::Object exports);
 void RegisterAutogradOptim(Napi::Env env, Napi::Object exports);
 void RegisterAllocator(Napi::Env env, Napi::Object exports);
 void RegisterAsync(Napi::Env env, Napi::Object exports);
+/**
+ * Sets the OpenMP team size of parallel work started on the calling thread only (native/addon.cc);
+ * false where libtorch does not use OpenMP.
+ */
+bool SetOmpThreadsHere(int n);
 /** Bytes held for reuse by the caching CPU allocator (native/allocator.cc). */
 size_t CachedCpuBytes();
 

@@ -21,10 +21,11 @@ export class Scratch<T extends Float32Array | Float64Array | Int32Array> {
   }
 
   /**
-   * Lets go of the buffer when it holds more than maxElements, so one large job does not pin its
-   * memory; true when it did (earlier views then no longer share the buffer).
+   * Lets go of the buffer when it holds more than maxElements (default 4 Mi elements: a 256² job's
+   * buffers stay, a 2048² job's go), so one large job does not pin its memory; true when it did
+   * (earlier views then no longer share the buffer).
    */
-  trim(maxElements: number): boolean {
+  trim(maxElements = 4 << 20): boolean {
     if (this.#buffer.length <= maxElements) return false;
     this.#buffer = new this.#ctor(0);
     return true;

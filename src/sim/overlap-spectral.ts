@@ -25,7 +25,7 @@ import type { Modamp, PendingModamp } from './search.js';
  * 0's weights, the boxes' values and m. Shared by every instance: each is used within one
  * synchronous call (start() copies the boxes into a tensor before it returns; wait() reads m),
  * and a few MB of new buffers per fit made the robust fit (which runs many allocating passes)
- * ~15% slower on average through extra garbage collections. Buffers over KEEP_ELEMENTS are let
+ * ~15% slower on average through extra garbage collections. Large buffers (Scratch.trim) are let
  * go at dispose (a 2048² fit would otherwise pin ~250 MB).
  */
 interface Buffers {
@@ -54,7 +54,6 @@ const buffers = (Arr: Float32ArrayConstructor | Float64ArrayConstructor): Buffer
   m: new Scratch<Float32Array | Float64Array>(Arr),
   planes: new Scratch<Float32Array | Float64Array>(Arr),
 });
-const KEEP_ELEMENTS = 4 << 20;
 const SCRATCH32 = buffers(Float32Array);
 const SCRATCH64 = buffers(Float64Array);
 
@@ -247,7 +246,7 @@ export class SpectralModamp {
    */
   #box(c: KCandidate): Box {
     const { height: H, width: W } = this.#grid;
-    const { dkx, dky } = frequencySteps(this.#grid);
+    const { dkx, dky } = this.#steps;
     // Centred labels run from −⌊n/2⌋ to ⌈n/2⌉ − 1; a lens that does not exist gets one (zero-weight) bin.
     const range = (span: [number, number] | undefined, sign: number, dk: number, n: number): [number, number] => {
       if (!span) return [0, 0];
@@ -283,7 +282,7 @@ export class SpectralModamp {
     reversed: 'columns' | 'rows',
   ): { a: Float32Array | Float64Array; den: number } {
     const { height: H, width: W } = this.#grid;
-    const { dkx, dky } = frequencySteps(this.#grid);
+    const { dkx, dky } = this.#steps;
     const { h, w } = bx;
     const { spectra, mirrored } = this.#hostBands();
     const a = this.#scratch.boxes.view(4 * h * w);
@@ -391,7 +390,7 @@ export class SpectralModamp {
    */
   weightPlanes(cands: readonly KCandidate[]): Float32Array | Float64Array {
     const { height: H, width: W } = this.#grid;
-    const { dkx, dky } = frequencySteps(this.#grid);
+    const { dkx, dky } = this.#steps;
     const out = this.#scratch.planes.view(cands.length * 2 * H * W);
     out.fill(0);
     const [yFirst, yLast] = [-Math.floor(H / 2), Math.ceil(H / 2) - 1];
@@ -451,7 +450,7 @@ export class SpectralModamp {
    */
   #kernelValues(c: KCandidate, bx: Box, axis: 'x' | 'y'): Float64Array {
     const n = axis === 'x' ? this.#grid.width : this.#grid.height;
-    const { dkx, dky } = frequencySteps(this.#grid);
+    const { dkx, dky } = this.#steps;
     const size = axis === 'x' ? bx.w : bx.h;
     const starts = axis === 'x' ? bx.x0 : bx.y0;
     const m = 2 * size - 1;
@@ -484,9 +483,9 @@ export class SpectralModamp {
     this.#bands.dispose();
     const { spectra, mirrored, columns, dx2, weights, boxes, m, planes } = this.#scratch;
     // A dropped copy of the bands belongs to nobody (another live instance must copy again).
-    const dropped = [spectra.trim(KEEP_ELEMENTS), mirrored.trim(KEEP_ELEMENTS)].some((d) => d);
+    const dropped = [spectra.trim(), mirrored.trim()].some((d) => d);
     if (dropped || this.#scratch.owner === this) this.#scratch.owner = null;
-    for (const b of [columns, dx2, weights, boxes, m, planes]) b.trim(KEEP_ELEMENTS);
+    for (const b of [columns, dx2, weights, boxes, m, planes]) b.trim();
   }
 }
 

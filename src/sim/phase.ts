@@ -32,7 +32,7 @@
 // signal's centroid): robust.ts polishes k0 on it before reading the phase.
 import { type Device, type DType, fft, Scratch, type Tensor, tensor, tidy } from '../engine/index.js';
 import { separateBands } from './bands.js';
-import { frequencySteps, type ImageGrid, maxRadiusPerUm } from './grid.js';
+import { axisFrequencies, frequencySteps, type ImageGrid, maxRadiusPerUm } from './grid.js';
 import { maskedOtfGrid, type OtfTable, otfAt } from './otf.js';
 import type { KCandidate, OverlapSettings } from './overlap.js';
 import { type ObjectSnr, objectSnr, snrAt, supportEdge } from './snr.js';
@@ -215,8 +215,8 @@ export class PhaseCorrelator {
 
   dispose(): void {
     for (const t of [this.#bandsRe, this.#taper]) t.dispose();
-    // A large grid's buffers are let go (2048²: ~100 MB); a 256² fit's (1.5 MB) are kept.
-    for (const b of [WEIGHTS32, WEIGHTS64]) b.trim(KEEP_WEIGHTS);
+    // A large grid's buffers are let go (2048²: ~100 MB); a 256² fit's (1.5 MB, 393k elements) are kept.
+    for (const b of [WEIGHTS32, WEIGHTS64]) b.trim();
   }
 }
 
@@ -226,20 +226,16 @@ export class PhaseCorrelator {
  */
 const WEIGHTS32 = new Scratch(Float32Array);
 const WEIGHTS64 = new Scratch(Float64Array);
-const KEEP_WEIGHTS = 4 << 20;
 
 /** |q| in FFT order, cycles/µm, computed as the weights loop would: √(qx² + qy²). */
 function radiusTable(g: ImageGrid): Float64Array {
   const { dkx, dky } = frequencySteps(g);
+  const qy = axisFrequencies(g.height, dky, 'fft');
+  const qx = axisFrequencies(g.width, dkx, 'fft');
   const out = new Float64Array(g.height * g.width);
   for (let y = 0; y < g.height; y++) {
-    const uy = y < Math.ceil(g.height / 2) ? y : y - g.height;
-    const qy = uy * dky;
-    for (let x = 0; x < g.width; x++) {
-      const ux = x < Math.ceil(g.width / 2) ? x : x - g.width;
-      const qx = ux * dkx;
-      out[y * g.width + x] = Math.sqrt(qx * qx + qy * qy);
-    }
+    const qyy = (qy[y] as number) * (qy[y] as number);
+    for (let x = 0; x < g.width; x++) out[y * g.width + x] = Math.sqrt((qx[x] as number) * (qx[x] as number) + qyy);
   }
   return out;
 }
