@@ -8,6 +8,8 @@
 #include <dlfcn.h>
 
 #include <cstdlib>
+#include <exception>
+#include <vector>
 #include <sstream>
 
 namespace rdl {
@@ -268,6 +270,48 @@ bool SetOmpThreadsHere(int n) {
   static auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
   if (set == nullptr) return false;
   set(n);
+  return true;
+}
+
+namespace {
+struct TeamTask {
+  int count;
+  const std::function<void(int)>* body;
+  int (*threadNum)();
+  int (*teamSize)();
+  std::vector<std::exception_ptr> errors;
+};
+
+void RunTeamShare(void* data) {
+  auto* task = static_cast<TeamTask*>(data);
+  const int id = task->threadNum();
+  const int team = task->teamSize();
+  // The runtime may give fewer threads than asked: each takes every team-th item.
+  for (int i = id; i < task->count; i += team) {
+    try {
+      (*task->body)(i);
+    } catch (...) {
+      task->errors[i] = std::current_exception();
+    }
+  }
+}
+}  // namespace
+
+bool RunOnOmpTeam(int count, const std::function<void(int)>& body) {
+  // GOMP_parallel is what `#pragma omp parallel` compiles to (libgomp's ABI; Intel's runtime
+  // exports it too), taken from the runtime libtorch loaded, as omp_set_num_threads above.
+  using Parallel = void (*)(void (*)(void*), void*, unsigned, unsigned);
+  using IntFn = int (*)();
+  static auto parallel = reinterpret_cast<Parallel>(dlsym(RTLD_DEFAULT, "GOMP_parallel"));
+  static auto threadNum = reinterpret_cast<IntFn>(dlsym(RTLD_DEFAULT, "omp_get_thread_num"));
+  static auto teamSize = reinterpret_cast<IntFn>(dlsym(RTLD_DEFAULT, "omp_get_num_threads"));
+  if (parallel == nullptr || threadNum == nullptr || teamSize == nullptr) return false;
+  at::internal::lazy_init_num_threads();
+  TeamTask task{count, &body, threadNum, teamSize, std::vector<std::exception_ptr>(count)};
+  parallel(RunTeamShare, &task, static_cast<unsigned>(count), 0);
+  for (auto& e : task.errors) {
+    if (e) std::rethrow_exception(e);
+  }
   return true;
 }
 

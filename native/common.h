@@ -95,6 +95,12 @@ void RegisterAsync(Napi::Env env, Napi::Object exports);
  * false where libtorch does not use OpenMP.
  */
 bool SetOmpThreadsHere(int n);
+/**
+ * Runs body(0 … count − 1) on the calling thread's OpenMP team, the threads libtorch's own parallel
+ * loops use (native/addon.cc), and returns when all are done (rethrowing the first error); false,
+ * having run nothing, where libtorch does not use OpenMP. Inside, libtorch's ops run serially.
+ */
+bool RunOnOmpTeam(int count, const std::function<void(int)>& body);
 /** Bytes held for reuse by the caching CPU allocator (native/allocator.cc). */
 size_t CachedCpuBytes();
 

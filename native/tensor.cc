@@ -94,7 +94,20 @@ Napi::Value TensorHandle::JsIsDisposed(const Napi::CallbackInfo& info) {
 // ---------------------------------------------------------------- conversion
 namespace {
 
-at::Tensor FromTypedArray(const Napi::TypedArray& arr, const std::vector<int64_t>& shape) {
+/** A new tensor of dtype `type` holding the unsigned values of src, widened exactly. */
+template <typename From, typename To>
+at::Tensor Widened(const From* src, const std::vector<int64_t>& shape, int64_t numel, at::ScalarType type) {
+  at::Tensor t = at::empty(shape, type);
+  To* d = t.data_ptr<To>();
+  for (int64_t i = 0; i < numel; ++i) d[i] = static_cast<To>(src[i]);
+  return t;
+}
+
+/**
+ * A CPU tensor with a copy of the typed array's values. `target` (the dtype the caller converts to
+ * next, or Undefined) only lets unsigned 16-bit data skip the intermediate int32 tensor.
+ */
+at::Tensor FromTypedArray(const Napi::TypedArray& arr, const std::vector<int64_t>& shape, at::ScalarType target) {
   int64_t numel = 1;
   for (int64_t s : shape) {
     if (s < 0) throw std::invalid_argument("negative dimension in shape");
@@ -116,20 +129,15 @@ at::Tensor FromTypedArray(const Napi::TypedArray& arr, const std::vector<int64_t
     case napi_uint8_clamped_array: st = at::kByte; break;
     case napi_bigint64_array: st = at::kLong; break;
     case napi_uint16_array: {
-      // libtorch 1.13 has no uint16: widen to int32 exactly.
-      at::Tensor t = at::empty(shape, at::kInt);
+      // libtorch 1.13 has no uint16: widen exactly, straight into a floating target (camera frames
+      // become float32 in one pass, not via int32), else into int32.
       const uint16_t* s = reinterpret_cast<const uint16_t*>(src);
-      int32_t* d = t.data_ptr<int32_t>();
-      for (int64_t i = 0; i < numel; ++i) d[i] = s[i];
-      return t;
+      if (target == at::kFloat) return Widened<uint16_t, float>(s, shape, numel, at::kFloat);
+      if (target == at::kDouble) return Widened<uint16_t, double>(s, shape, numel, at::kDouble);
+      return Widened<uint16_t, int32_t>(s, shape, numel, at::kInt);
     }
-    case napi_uint32_array: {
-      at::Tensor t = at::empty(shape, at::kLong);
-      const uint32_t* s = reinterpret_cast<const uint32_t*>(src);
-      int64_t* d = t.data_ptr<int64_t>();
-      for (int64_t i = 0; i < numel; ++i) d[i] = s[i];
-      return t;
-    }
+    case napi_uint32_array:
+      return Widened<uint32_t, int64_t>(reinterpret_cast<const uint32_t*>(src), shape, numel, at::kLong);
     default: throw std::invalid_argument("unsupported typed array type");
   }
   at::Tensor t = at::empty(shape, st);
@@ -160,8 +168,10 @@ at::Tensor ForTypedArray(const at::Tensor& in, napi_typedarray_type* type) {
 
 RDL_OP(fromArray, {
   if (info.Length() < 1 || !info[0].IsTypedArray()) throw std::invalid_argument("argument 0 is not a typed array");
-  at::Tensor t = FromTypedArray(info[0].As<Napi::TypedArray>(), Ints(info, 1));
-  if (info.Length() > 2 && info[2].IsString()) t = t.to(Dtype(Str(info, 2)));
+  const bool typed = info.Length() > 2 && info[2].IsString();
+  const at::ScalarType target = typed ? Dtype(Str(info, 2)) : at::ScalarType::Undefined;
+  at::Tensor t = FromTypedArray(info[0].As<Napi::TypedArray>(), Ints(info, 1), target);
+  if (typed) t = t.to(target);
   if (info.Length() > 3 && info[3].IsString()) t = t.to(Device(Str(info, 3)));
   return Out(info.Env(), t);
 })

@@ -82,8 +82,12 @@ export function cycleTensor(stack: RawStack, p: SimParameters, o: CycleOptions =
   requireFiniteStack({ ...stack, data: slab, frames: count * perCycle });
   const dtype = o.dtype ?? 'float32';
   return tidy(() => {
-    // Integer data goes up as float64 (exact), so the mean is exact before any rounding to dtype.
-    const t = tensor(slab, [count, perCycle, stack.height, stack.width], { dtype: 'float64', device: o.device });
+    // A mean goes through float64 (integer data exactly), so it is exact before any rounding to
+    // dtype; a single cycle is converted once, straight to dtype (the same values: one rounding either way).
+    const t = tensor(slab, [count, perCycle, stack.height, stack.width], {
+      dtype: count === 1 ? dtype : 'float64',
+      device: o.device,
+    });
     const mean = count === 1 ? t.select(0, 0) : t.mean(0);
     const order: number[] = [];
     for (let d = 0; d < p.orientations; d++) for (let j = 0; j < p.phases; j++) order.push(frameIndex(p, d, j));

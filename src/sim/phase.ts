@@ -30,8 +30,7 @@
 // The k0 that maximises the correlation's magnitude is the joint maximum-likelihood estimate with the
 // phase (the phase is referred to the image centre, so an error δk in k0 moves it by 2π·δk·r̄, r̄ the
 // signal's centroid): robust.ts polishes k0 on it before reading the phase.
-import { type Device, type DType, fft, Scratch, type Tensor, tensor, tidy } from '../engine/index.js';
-import { separateBands } from './bands.js';
+import { type Device, type DType, fft, keep, Scratch, type Tensor, tensor, tidy } from '../engine/index.js';
 import { axisFrequencies, frequencySteps, type ImageGrid, maxRadiusPerUm } from './grid.js';
 import { maskedOtfGrid, type OtfTable, otfAt } from './otf.js';
 import type { KCandidate, OverlapSettings } from './overlap.js';
@@ -63,11 +62,13 @@ export class PhaseCorrelator {
   readonly #device: Device;
 
   /**
-   * frames [D, P, y, x]: raw counts of one cycle (not modified); band0 [D, y, x]: the spectrum of
-   * their apodized 3-frame sums (the reference fit's band 0), for the object's SNR (snr.ts).
+   * bands [D, 2, y, x]: separateBands of the cycle's frames, unapodized (see the header), in the
+   * fit's dtype; taken over (band 0's DC is zeroed in place), so the caller must not use it
+   * afterwards. band0 [D, y, x]: the spectrum of the apodized 3-frame sums (the reference fit's band
+   * 0), for the object's SNR (snr.ts).
    */
   constructor(
-    frames: Tensor,
+    bands: Tensor,
     band0: Tensor,
     table: OtfTable,
     grid: ImageGrid,
@@ -84,34 +85,27 @@ export class PhaseCorrelator {
       1,
       Math.min(Math.ceil(TAPER_UM / grid.pixelSizeUm), Math.floor(Math.min(grid.height, grid.width) / 4)),
     );
-    const x = tidy(() => frames.to(opts));
-    try {
-      this.#snr = objectSnr(band0, grid, table, settings.otfThreshold);
-      // Step dkr/16: U varies as ρ^γ (γ ≈ −1.3), so linear interpolation is within 0.2% of it
-      // at ρ = dkr (where the clamp starts) and far closer beyond; the weights move less than that.
-      this.#uStepPerUm = frequencySteps(grid).dkr / 16;
-      const uLength = Math.ceil(maxRadiusPerUm(grid) / this.#uStepPerUm) + 2;
-      this.#uTables = this.#snr.map((fit) => {
-        const u = new Float64Array(fit === null ? 0 : uLength);
-        for (let i = 0; i < u.length; i++) u[i] = snrAt(fit, i * this.#uStepPerUm);
-        return u;
-      });
-      [this.#bandsRe, this.#taper] = tidy(() => {
-        const dc = tensor(dcMask(grid), [grid.height, grid.width], opts);
-        // A new tensor: band 0's DC is zeroed in place.
-        const bandsRe = separateBands(x).viewAsReal();
-        bandsRe.select(1, 0).mul_(dc.unsqueeze(-1));
-        return [bandsRe, edgeTaper(grid, taperPx, opts)];
-      });
-      this.#radius = radiusTable(grid);
-      this.#h0 = maskedOtfGrid(table, grid, {
-        cutoffPerUm: settings.cutoffPerUm,
-        otfThreshold: settings.otfThreshold,
-        absolute: false,
-      });
-    } finally {
-      x.dispose();
-    }
+    this.#snr = objectSnr(band0, grid, table, settings.otfThreshold);
+    // Step dkr/16: U varies as ρ^γ (γ ≈ −1.3), so linear interpolation is within 0.2% of it
+    // at ρ = dkr (where the clamp starts) and far closer beyond; the weights move less than that.
+    this.#uStepPerUm = frequencySteps(grid).dkr / 16;
+    const uLength = Math.ceil(maxRadiusPerUm(grid) / this.#uStepPerUm) + 2;
+    this.#uTables = this.#snr.map((fit) => {
+      const u = new Float64Array(fit === null ? 0 : uLength);
+      for (let i = 0; i < u.length; i++) u[i] = snrAt(fit, i * this.#uStepPerUm);
+      return u;
+    });
+    [this.#bandsRe, this.#taper] = tidy(() => {
+      const bandsRe = keep(bands.viewAsReal());
+      bandsRe.select(1, 0).mul_(tensor(dcMask(grid), [grid.height, grid.width, 1], opts));
+      return [bandsRe, edgeTaper(grid, taperPx, opts)];
+    });
+    this.#radius = radiusTable(grid);
+    this.#h0 = maskedOtfGrid(table, grid, {
+      cutoffPerUm: settings.cutoffPerUm,
+      otfThreshold: settings.otfThreshold,
+      absolute: false,
+    });
   }
 
   /**
@@ -129,8 +123,10 @@ export class PhaseCorrelator {
       const wt = tensor(weights, [b, 2, h, w, 1], opts);
       const index = tensor(Int32Array.from(orientations), [b], { dtype: 'int32', device: this.#device });
       const spectra = this.#bandsRe.indexSelect(0, index).mul(wt).viewAsComplex();
-      const a = fft.ifft2(spectra.select(1, 0));
-      const bb = fft.ifft2(spectra.select(1, 1));
+      // One call for both bands: the engine splits a batch of transforms over its threads (b·2 share better than b).
+      const filtered = fft.ifft2(spectra);
+      const a = filtered.select(1, 0);
+      const bb = filtered.select(1, 1);
       const cross = a.conj().mul(bb).viewAsReal().mul(this.#taper.unsqueeze(-1)).viewAsComplex();
       const den = a.abs().square().mul(this.#taper).sum([1, 2]);
       return { cross, den };

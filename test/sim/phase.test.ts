@@ -27,15 +27,16 @@ const tableFor = (g: ImageGrid) =>
 /** Weighted-correlation phase at given vectors (one per orientation) of frames [3, 3, n, n]. */
 function correlatorPhases(frames: Tensor, g: ImageGrid, ks: { kx: number; ky: number }[]): number[] {
   const band0 = tidy(() => separateBands(apodize(frames, P.apodizationPx)).select(1, 0));
+  const bands = separateBands(frames);
   const c = new PhaseCorrelator(
-    frames,
+    bands,
     band0,
     tableFor(g),
     g,
     { cutoffPerUm: overlapCutoffPerUm(P, g), otfThreshold: P.otfThreshold },
     { dtype: 'float32', device: DEVICE },
   );
-  band0.dispose();
+  dispose([band0, bands]);
   try {
     return tidy(() => {
       const { cross, den } = c.crossProducts(ks.map((k, d) => ({ orientation: d, ...k })));
