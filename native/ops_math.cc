@@ -211,8 +211,10 @@ RDL_OP(quantile, {
   return Out(info.Env(), out);
 })
 
-// Products smaller than this (multiply-adds) are not worth a parallel region.
+// Products smaller than this (multiply-adds), or with a shorter inner dimension (memory-bound:
+// a split gains little and the join's copy costs more), are not worth a parallel region.
 constexpr double kMinParallelMatmulWork = 1 << 20;
+constexpr int64_t kMinParallelMatmulInner = 32;
 
 /**
  * a·b with a's rows (dim −2) split over the calling thread's OpenMP team (RunOnOmpTeam), each
@@ -228,7 +230,7 @@ at::Tensor SplitRowsMatmul(const at::Tensor& a, const at::Tensor& b) {
   const int64_t rows = a.size(-2);
   const double work = static_cast<double>(a.numel()) * static_cast<double>(b.size(-1));
   const int64_t chunks = std::min<int64_t>(rows, at::get_num_threads());
-  if (chunks < 2 || work < kMinParallelMatmulWork) return at::matmul(a, b);
+  if (chunks < 2 || work < kMinParallelMatmulWork || a.size(-1) < kMinParallelMatmulInner) return at::matmul(a, b);
   std::vector<at::Tensor> parts(chunks);
   const bool split = RunOnOmpTeam(static_cast<int>(chunks), [&](int c) {
     const int64_t from = rows * c / chunks;

@@ -123,14 +123,14 @@ constexpr int64_t kMinParallelFftElements = 64 * 64;
 at::Tensor SplitOverBatch(const at::Tensor& t, const std::vector<int64_t>& transformed,
                           const std::function<at::Tensor(const at::Tensor&)>& transform) {
   // The batch: the dims before the transformed ones, which must be the last few (as for every
-  // transform rdl makes); several leading dims are flattened into one when t is contiguous, so
-  // that a [3, 2, H, W] ifft2 splits 3 + 3, not 2 + 1 orientations.
+  // transform rdl makes). Several leading dims are flattened into one where a view can (so that a
+  // [3, 2, H, W] ifft2 splits 3 + 3, not 2 + 1 orientations); otherwise dim 0 is split.
   const int64_t rank = t.dim();
   const int64_t k = static_cast<int64_t>(transformed.size());
   bool trailing = k > 0 && k < rank;
   for (int64_t i = 0; trailing && i < k; ++i) trailing = transformed[i] == i - k;
-  const int64_t leading = rank - k;
-  if (!trailing || !t.is_cpu() || t.requires_grad() || (leading > 1 && !t.is_contiguous())) return transform(t);
+  if (!trailing || !t.is_cpu() || t.requires_grad()) return transform(t);
+  const int64_t leading = t.is_contiguous() ? rank - k : 1;
   std::vector<int64_t> batchShape(t.sizes().begin(), t.sizes().begin() + leading);
   std::vector<int64_t> flatShape{-1};
   flatShape.insert(flatShape.end(), t.sizes().begin() + leading, t.sizes().end());

@@ -223,8 +223,17 @@ export class PhaseCorrelator {
 const WEIGHTS32 = new Scratch(Float32Array);
 const WEIGHTS64 = new Scratch(Float64Array);
 
+/** The last grid's radius table (shared, read-only): a time-lapse fits every cycle on the same grid. */
+let lastRadius: { key: string; table: Float64Array } | null = null;
+
 /** |q| in FFT order, cycles/µm, computed as the weights loop would: √(qx² + qy²). */
 function radiusTable(g: ImageGrid): Float64Array {
+  const key = `${g.height}×${g.width}@${g.pixelSizeUm}`;
+  if (lastRadius?.key !== key) lastRadius = { key, table: radii(g) };
+  return lastRadius.table;
+}
+
+function radii(g: ImageGrid): Float64Array {
   const { dkx, dky } = frequencySteps(g);
   const qy = axisFrequencies(g.height, dky, 'fft');
   const qx = axisFrequencies(g.width, dkx, 'fft');

@@ -97,3 +97,20 @@ test('masked OTF grid: OTF(|q|) inside the cutoff disc and above the threshold, 
     }
   }
 });
+
+test('the OTF table and masked grid of an OTF and grid are made once and shared (a time-lapse reuses them)', () => {
+  const otf = syntheticRadialOtf({ na: 1.3, emissionWavelengthNm: 520 }, 0.001, 16);
+  const table = otfTableForGrid(otf, GRID);
+  assert.equal(otfTableForGrid(otf, { ...GRID }), table);
+  const other = otfTableForGrid(otf, { ...GRID, pixelSizeUm: 0.07 });
+  assert.notEqual(other, table);
+  assert.notDeepEqual(Array.from(other.values.slice(0, 50)), Array.from(table.values.slice(0, 50)));
+  // Another OTF object with other values gets its own table.
+  const wider = syntheticRadialOtf({ na: 1.49, emissionWavelengthNm: 520 }, 0.001, 16);
+  assert.notEqual(otfTableForGrid(wider, GRID), table);
+  const mask = { cutoffPerUm: 4, otfThreshold: 0.005, absolute: true };
+  const grid = maskedOtfGrid(table, GRID, mask);
+  assert.equal(maskedOtfGrid(table, { ...GRID }, { ...mask }), grid);
+  assert.notEqual(maskedOtfGrid(table, GRID, { ...mask, cutoffPerUm: 3 }), grid);
+  assert.notEqual(maskedOtfGrid(table, GRID, { ...mask, absolute: false }), grid);
+});
