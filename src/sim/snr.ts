@@ -5,7 +5,7 @@
 // from ring averages where the OTF is well above the noise (H > FIT_MIN_OTF), as a power law
 // U = u1·ρ^γ, so that it extends smoothly to where H is too small to measure it (near the pattern
 // frequency). Object spectra fall roughly so: γ ≈ −1.3 on MT.mrc.
-import { type Tensor, tidy } from '../engine/index.js';
+import { Scratch, type Tensor, tidy } from '../engine/index.js';
 import { axisFrequencies, frequencySteps, type ImageGrid } from './grid.js';
 import { type OtfTable, otfAt } from './otf.js';
 
@@ -36,22 +36,16 @@ export function objectSnr(band0: Tensor, g: ImageGrid, table: OtfTable, otfThres
   const half = Math.floor(wd / 2) + 1;
   // The sums are real, so the first ⌊w/2⌋ + 1 columns hold the whole spectrum: read as interleaved
   // (re, im), |X|² is taken in the loop below, in float64.
-  const spectra = tidy(() => band0.narrow(-1, 0, half).viewAsReal().toArray());
-  const { dkx, dky, dkr } = frequencySteps(g);
-  const fy = axisFrequencies(h, dky, 'fft');
+  const spectra = tidy(() => {
+    const view = band0.narrow(-1, 0, half).viewAsReal();
+    const out = (view.dtype === 'float64' ? SPECTRA64 : SPECTRA32).view(view.size);
+    view.readInto(out);
+    return out;
+  });
+  const { dkr } = frequencySteps(g);
   const noiseFrom = supportEdge(table, otfThreshold) * NOISE_MARGIN;
   const rings = Math.ceil(Math.hypot(h / 2, wd / 2)) + 2;
-  // Ring and noise flag of every half-spectrum coefficient (the same for every orientation).
-  const ringOf = new Int32Array(h * half);
-  const isNoise = new Uint8Array(h * half);
-  for (let y = 0; y < h; y++) {
-    const fyy = (fy[y] as number) ** 2;
-    for (let x = 0; x < half; x++) {
-      const rho = Math.sqrt((x * dkx) ** 2 + fyy);
-      ringOf[y * half + x] = Math.round(rho / dkr);
-      isNoise[y * half + x] = rho > noiseFrom ? 1 : 0;
-    }
-  }
+  const { ringOf, isNoise } = ringTables(g, noiseFrom);
   const out: ObjectSnr[] = [];
   for (let o = 0; o < d; o++) {
     const ringSum = new Float64Array(rings);
@@ -80,6 +74,38 @@ export function objectSnr(band0: Tensor, g: ImageGrid, table: OtfTable, otfThres
     );
   }
   return out;
+}
+
+/** The spectra's host copy (objectSnr): ~0.8 MB per fit at 256² would otherwise go to the garbage collector. */
+const SPECTRA32 = new Scratch(Float32Array);
+const SPECTRA64 = new Scratch(Float64Array);
+
+/** The last grid's ring tables (shared, read-only): a time-lapse fits every cycle on the same grid. */
+let lastRings: { key: string; ringOf: Int32Array; isNoise: Uint8Array } | null = null;
+
+/**
+ * Ring (radius in frequency steps, rounded) and noise flag (beyond noiseFrom, cycles/µm) of every
+ * half-spectrum coefficient [y, x ≤ ⌊w/2⌋], the same for every orientation.
+ */
+function ringTables(g: ImageGrid, noiseFrom: number): { ringOf: Int32Array; isNoise: Uint8Array } {
+  const key = `${g.height}×${g.width}@${g.pixelSizeUm} ${noiseFrom}`;
+  if (lastRings?.key === key) return lastRings;
+  const { height: h, width: wd } = g;
+  const half = Math.floor(wd / 2) + 1;
+  const { dkx, dky, dkr } = frequencySteps(g);
+  const fy = axisFrequencies(h, dky, 'fft');
+  const ringOf = new Int32Array(h * half);
+  const isNoise = new Uint8Array(h * half);
+  for (let y = 0; y < h; y++) {
+    const fyy = (fy[y] as number) ** 2;
+    for (let x = 0; x < half; x++) {
+      const rho = Math.sqrt((x * dkx) ** 2 + fyy);
+      ringOf[y * half + x] = Math.round(rho / dkr);
+      isNoise[y * half + x] = rho > noiseFrom ? 1 : 0;
+    }
+  }
+  lastRings = { key, ringOf, isNoise };
+  return lastRings;
 }
 
 /** Least-squares line log U = log u1 + γ·log ρ over the rings from 2 dk out to where H falls below FIT_MIN_OTF. */

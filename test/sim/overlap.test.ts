@@ -33,6 +33,9 @@ for (const [height, width] of [
         cands.push({ orientation: i++ % 3, kx: mag * Math.cos(angle), ky: mag * Math.sin(angle) });
       }
     }
+    // Vectors on frequency bins (κ an integer): the kernels' entries where sin(πf/n) = 0 take their limit.
+    const [dkx, dky] = [1 / (width * grid.pixelSizeUm), 1 / (height * grid.pixelSizeUm)];
+    cands.push({ orientation: 0, kx: 20 * dkx, ky: -7 * dky }, { orientation: 2, kx: -13 * dkx, ky: 17 * dky });
     const spectral = ev.evaluate(cands, 'spectral');
     const reference = ev.evaluate(cands, 'transforms');
     spectral.forEach((s, c) => {
