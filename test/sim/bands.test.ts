@@ -1,6 +1,6 @@
 // Band separation (src/sim/bands.ts) against its definition, frame by frame: band0 = Σ_j F_j and
-// B1 = Σ_j e^{ijφ}·F_j with F_j the 2D FFT of frame j, on even, odd and non-square grids (band 0
-// comes from a half spectrum completed by symmetry, so odd widths and the Nyquist column matter).
+// B1 = Σ_j e^{ijφ}·F_j with F_j the 2D FFT of frame j, on even, odd and non-square grids (both
+// bands come from one transform of a strided view of the combined frames, so layouts matter).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { complex, fft, memory, rand, type Tensor, tidy } from '../../src/engine/index.js';
