@@ -295,8 +295,8 @@ void RunTeamShare(void* data) {
     }
   }
 }
-}  // namespace
 
+/** Runs body(0 … count − 1) on the calling thread's OpenMP team; false, having run nothing, without OpenMP. */
 bool RunOnOmpTeam(int count, const std::function<void(int)>& body) {
   // GOMP_parallel is what `#pragma omp parallel` compiles to (libgomp's ABI; Intel's runtime
   // exports it too), taken from the runtime libtorch loaded, as omp_set_num_threads above.
@@ -313,6 +313,17 @@ bool RunOnOmpTeam(int count, const std::function<void(int)>& body) {
     if (e) std::rethrow_exception(e);
   }
   return true;
+}
+}  // namespace
+
+at::Tensor JoinedOverTeam(int64_t n, int64_t shares, int64_t dim,
+                          const std::function<at::Tensor(int64_t from, int64_t length)>& share) {
+  std::vector<at::Tensor> parts(shares);
+  const bool ran = RunOnOmpTeam(static_cast<int>(shares), [&](int c) {
+    const int64_t from = n * c / shares;
+    parts[c] = share(from, n * (c + 1) / shares - from);
+  });
+  return ran ? at::cat(parts, dim) : at::Tensor();
 }
 
 namespace {

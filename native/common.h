@@ -96,11 +96,13 @@ void RegisterAsync(Napi::Env env, Napi::Object exports);
  */
 bool SetOmpThreadsHere(int n);
 /**
- * Runs body(0 … count − 1) on the calling thread's OpenMP team, the threads libtorch's own parallel
- * loops use (native/addon.cc), and returns when all are done (rethrowing the first error); false,
- * having run nothing, where libtorch does not use OpenMP. Inside, libtorch's ops run serially.
+ * Cuts [0, n) into `shares` contiguous ranges, runs share(from, length) for each on the calling
+ * thread's OpenMP team (the threads libtorch's own parallel loops use; libtorch's ops run serially
+ * inside) and joins the results along dim (native/addon.cc). Rethrows the first error; an undefined
+ * tensor, having run nothing, where libtorch does not use OpenMP.
  */
-bool RunOnOmpTeam(int count, const std::function<void(int)>& body);
+at::Tensor JoinedOverTeam(int64_t n, int64_t shares, int64_t dim,
+                          const std::function<at::Tensor(int64_t from, int64_t length)>& share);
 /** Bytes held for reuse by the caching CPU allocator (native/allocator.cc). */
 size_t CachedCpuBytes();
 

@@ -217,7 +217,7 @@ constexpr double kMinParallelMatmulWork = 1 << 20;
 constexpr int64_t kMinParallelMatmulInner = 32;
 
 /**
- * a·b with a's rows (dim −2) split over the calling thread's OpenMP team (RunOnOmpTeam), each
+ * a·b with a's rows (dim −2) split over the calling thread's OpenMP team (JoinedOverTeam), each
  * share one BLAS call, and the results joined (a copy along dim −2). OpenBLAS runs single-threaded
  * in rdl (addon.cc) and libtorch parallelises neither a single product nor a batched one, so a
  * [3, 256, 256]·[3, 256, 41] complex product used one core of two (0.69 ms; split: 0.4 ms). Not
@@ -231,12 +231,9 @@ at::Tensor SplitRowsMatmul(const at::Tensor& a, const at::Tensor& b) {
   const double work = static_cast<double>(a.numel()) * static_cast<double>(b.size(-1));
   const int64_t chunks = std::min<int64_t>(rows, at::get_num_threads());
   if (chunks < 2 || work < kMinParallelMatmulWork || a.size(-1) < kMinParallelMatmulInner) return at::matmul(a, b);
-  std::vector<at::Tensor> parts(chunks);
-  const bool split = RunOnOmpTeam(static_cast<int>(chunks), [&](int c) {
-    const int64_t from = rows * c / chunks;
-    parts[c] = at::matmul(a.narrow(-2, from, rows * (c + 1) / chunks - from), b);
-  });
-  return split ? at::cat(parts, -2) : at::matmul(a, b);
+  at::Tensor out =
+      JoinedOverTeam(rows, chunks, -2, [&](int64_t from, int64_t length) { return at::matmul(a.narrow(-2, from, length), b); });
+  return out.defined() ? out : at::matmul(a, b);
 }
 
 RDL_OP(matmul, { return Out(info.Env(), SplitRowsMatmul(T(info, 0), T(info, 1))); })

@@ -105,7 +105,7 @@ constexpr int64_t kMinParallelFftElements = 64 * 64;
  * libtorch's CPU FFT (pocketfft, in builds without MKL such as Debian's) runs the transforms of a
  * batch one after another on one thread: a [6, 256, 256] complex ifft2 took 2 ms on 1 or 2 threads
  * alike. When the transformed dims are the last ones, the slices along the others are independent
- * transforms, so they are split over the calling thread's OpenMP team (RunOnOmpTeam;
+ * transforms, so they are split over the calling thread's OpenMP team (JoinedOverTeam;
  * at::parallel_for would run serially here, being inlined into this addon, which is not built with
  * OpenMP) and joined (a copy): 1.1 ms on 2 cores. Other threads (libtorch's inter-op pool) were no
  * faster: the team's threads spin for a while after each parallel op and took the cores from them.
@@ -130,13 +130,9 @@ at::Tensor SplitOverBatch(const at::Tensor& t, const std::vector<int64_t>& trans
   const int64_t n = flat.size(0);
   const int64_t chunks = std::min<int64_t>(n, at::get_num_threads());
   if (chunks < 2 || flat.numel() / n < kMinParallelFftElements) return transform(t);
-  std::vector<at::Tensor> parts(chunks);
-  const bool split = RunOnOmpTeam(static_cast<int>(chunks), [&](int c) {
-    const int64_t from = n * c / chunks;
-    parts[c] = transform(flat.narrow(0, from, n * (c + 1) / chunks - from));
-  });
-  if (!split) return transform(t);
-  at::Tensor out = at::cat(parts, 0);
+  at::Tensor out =
+      JoinedOverTeam(n, chunks, 0, [&](int64_t from, int64_t length) { return transform(flat.narrow(0, from, length)); });
+  if (!out.defined()) return transform(t);
   std::vector<int64_t> outShape = batchShape;
   outShape.insert(outShape.end(), out.sizes().begin() + 1, out.sizes().end());
   return out.view(outShape);

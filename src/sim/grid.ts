@@ -33,6 +33,24 @@ export function axisFrequencies(n: number, dk: number, order: SpectrumOrder): Fl
   return out;
 }
 
+/** Names a grid (size and pixel size) for the tables derived from it. */
+export function gridKey(g: ImageGrid): string {
+  return `${g.height}×${g.width}@${g.pixelSizeUm}`;
+}
+
+/**
+ * A one-entry memo: its function returns make()'s value, made again only when the key changes. For
+ * tables derived from a grid, which a time-lapse needs unchanged for every cycle; the value is
+ * shared, so callers must not modify it.
+ */
+export function keptWhileSame<T>(): (key: string, make: () => T) => T {
+  let last: { key: string; value: T } | null = null;
+  return (key, make) => {
+    if (last?.key !== key) last = { key, value: make() };
+    return last.value;
+  };
+}
+
 /** The largest radius on the grid (the corner), cycles/µm. */
 export function maxRadiusPerUm(g: ImageGrid): number {
   const { dkx, dky } = frequencySteps(g);

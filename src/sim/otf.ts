@@ -6,7 +6,7 @@
 import { type Device, type DType, meshgrid, type Tensor, tensor, tidy } from '../engine/index.js';
 import { InputFileError, ParameterError } from '../errors.js';
 import { readMrc } from '../io/mrc.js';
-import { axisFrequencies, checkGrid, frequencySteps, type ImageGrid, type SpectrumOrder } from './grid.js';
+import { axisFrequencies, checkGrid, frequencySteps, gridKey, type ImageGrid, type SpectrumOrder } from './grid.js';
 
 /** A radial OTF profile at its own sampling: values[i] at radius i·stepPerUm (cycles/µm). */
 export interface RadialOtf {
@@ -94,7 +94,7 @@ function syntheticOtfValue(spec: SyntheticOtfSpec, rho: number, cutoff: number):
  */
 export function otfTableForGrid(otf: RadialOtf, grid: ImageGrid): OtfTable {
   checkGrid(grid);
-  return cached(TABLES, otf, `${grid.height}×${grid.width}@${grid.pixelSizeUm}`, () => resample(otf, grid));
+  return cached(TABLES, otf, gridKey(grid), () => resample(otf, grid));
 }
 
 /**
@@ -175,7 +175,7 @@ export function maskedOtfGrid(
   grid: ImageGrid,
   mask: { cutoffPerUm: number; otfThreshold: number; absolute: boolean },
 ): Float64Array {
-  const key = `${grid.height}×${grid.width}@${grid.pixelSizeUm} ${mask.cutoffPerUm} ${mask.otfThreshold} ${mask.absolute}`;
+  const key = `${gridKey(grid)} ${mask.cutoffPerUm} ${mask.otfThreshold} ${mask.absolute}`;
   return cached(MASKED, table, key, () => maskGrid(table, grid, mask));
 }
 

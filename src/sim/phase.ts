@@ -31,7 +31,7 @@
 // phase (the phase is referred to the image centre, so an error δk in k0 moves it by 2π·δk·r̄, r̄ the
 // signal's centroid): robust.ts polishes k0 on it before reading the phase.
 import { type Device, type DType, fft, keep, Scratch, type Tensor, tensor, tidy } from '../engine/index.js';
-import { axisFrequencies, frequencySteps, type ImageGrid, maxRadiusPerUm } from './grid.js';
+import { axisFrequencies, frequencySteps, gridKey, type ImageGrid, keptWhileSame, maxRadiusPerUm } from './grid.js';
 import { maskedOtfGrid, type OtfTable, otfAt } from './otf.js';
 import type { KCandidate, OverlapSettings } from './overlap.js';
 import { type ObjectSnr, objectSnr, snrAt, supportEdge } from './snr.js';
@@ -223,14 +223,11 @@ export class PhaseCorrelator {
 const WEIGHTS32 = new Scratch(Float32Array);
 const WEIGHTS64 = new Scratch(Float64Array);
 
-/** The last grid's radius table (shared, read-only): a time-lapse fits every cycle on the same grid. */
-let lastRadius: { key: string; table: Float64Array } | null = null;
+const RADIUS = keptWhileSame<Float64Array>();
 
-/** |q| in FFT order, cycles/µm, computed as the weights loop would: √(qx² + qy²). */
+/** |q| in FFT order, cycles/µm, computed as the weights loop would: √(qx² + qy²); the last grid's is kept (shared, read-only). */
 function radiusTable(g: ImageGrid): Float64Array {
-  const key = `${g.height}×${g.width}@${g.pixelSizeUm}`;
-  if (lastRadius?.key !== key) lastRadius = { key, table: radii(g) };
-  return lastRadius.table;
+  return RADIUS(gridKey(g), () => radii(g));
 }
 
 function radii(g: ImageGrid): Float64Array {

@@ -6,7 +6,7 @@
 // U = u1·ρ^γ, so that it extends smoothly to where H is too small to measure it (near the pattern
 // frequency). Object spectra fall roughly so: γ ≈ −1.3 on MT.mrc.
 import { Scratch, type Tensor, tidy } from '../engine/index.js';
-import { axisFrequencies, frequencySteps, type ImageGrid } from './grid.js';
+import { axisFrequencies, frequencySteps, gridKey, type ImageGrid, keptWhileSame } from './grid.js';
 import { type OtfTable, otfAt } from './otf.js';
 
 /** U(ρ) = u1·ρ^gamma (ρ in cycles/µm, at least one frequency step), or null where it cannot be fitted. */
@@ -73,6 +73,8 @@ export function objectSnr(band0: Tensor, g: ImageGrid, table: OtfTable, otfThres
         : null,
     );
   }
+  // A large grid's copy is let go (2048²: ~50 MB); a 256² fit's is kept.
+  for (const b of [SPECTRA32, SPECTRA64]) b.trim();
   return out;
 }
 
@@ -80,16 +82,18 @@ export function objectSnr(band0: Tensor, g: ImageGrid, table: OtfTable, otfThres
 const SPECTRA32 = new Scratch(Float32Array);
 const SPECTRA64 = new Scratch(Float64Array);
 
-/** The last grid's ring tables (shared, read-only): a time-lapse fits every cycle on the same grid. */
-let lastRings: { key: string; ringOf: Int32Array; isNoise: Uint8Array } | null = null;
+const RINGS = keptWhileSame<{ ringOf: Int32Array; isNoise: Uint8Array }>();
 
 /**
  * Ring (radius in frequency steps, rounded) and noise flag (beyond noiseFrom, cycles/µm) of every
- * half-spectrum coefficient [y, x ≤ ⌊w/2⌋], the same for every orientation.
+ * half-spectrum coefficient [y, x ≤ ⌊w/2⌋], the same for every orientation; the last grid's are
+ * kept (shared, read-only).
  */
 function ringTables(g: ImageGrid, noiseFrom: number): { ringOf: Int32Array; isNoise: Uint8Array } {
-  const key = `${g.height}×${g.width}@${g.pixelSizeUm} ${noiseFrom}`;
-  if (lastRings?.key === key) return lastRings;
+  return RINGS(`${gridKey(g)} ${noiseFrom}`, () => makeRingTables(g, noiseFrom));
+}
+
+function makeRingTables(g: ImageGrid, noiseFrom: number): { ringOf: Int32Array; isNoise: Uint8Array } {
   const { height: h, width: wd } = g;
   const half = Math.floor(wd / 2) + 1;
   const { dkx, dky, dkr } = frequencySteps(g);
@@ -104,8 +108,7 @@ function ringTables(g: ImageGrid, noiseFrom: number): { ringOf: Int32Array; isNo
       isNoise[y * half + x] = rho > noiseFrom ? 1 : 0;
     }
   }
-  lastRings = { key, ringOf, isNoise };
-  return lastRings;
+  return { ringOf, isNoise };
 }
 
 /** Least-squares line log U = log u1 + γ·log ρ over the rings from 2 dk out to where H falls below FIT_MIN_OTF. */
