@@ -59,8 +59,12 @@ void TensorHandle::Adopt(Napi::Env env, at::Tensor t) {
   counters().live_tensors++;
   counters().live_bytes += bytes;
   // V8 is told only about buffers big enough to matter to its GC heuristics; the call costs
-  // about as much as a whole tiny op.
-  if (tensor_.device().is_cpu() && bytes >= kReportedBytes) {
+  // about as much as a whole tiny op. A view (select, narrow, a complex view…) shares its base's
+  // storage, which is already counted: reporting it again made every view of a large tensor look
+  // like fresh memory, and V8 ran a full collection (~5 ms) every few dozen views. (A view that
+  // outlives its base is then not reported at all: this is a hint to the collector, not a count.)
+  bool fresh = tensor_.has_storage() && tensor_.storage().use_count() == 1;
+  if (tensor_.device().is_cpu() && bytes >= kReportedBytes && fresh) {
     external_bytes_ = bytes;
     Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
   }

@@ -34,12 +34,31 @@ import { type Device, type DType, fft, keep, Scratch, type Tensor, tensor, tidy 
 import { axisFrequencies, frequencySteps, gridKey, type ImageGrid, keptWhileSame, maxRadiusPerUm } from './grid.js';
 import { maskedOtfGrid, type OtfTable, otfAt } from './otf.js';
 import type { KCandidate, OverlapSettings } from './overlap.js';
-import { type ObjectSnr, objectSnr, snrAt, supportEdge } from './snr.js';
+import { type BandNoise, bandNoise, noiseSums, phaseErrors } from './phase-noise.js';
+import type { Modamp } from './search.js';
+import { NOISE_MARGIN, type ObjectSnr, objectSnr, snrAt, supportEdge } from './snr.js';
 
 /** Width of the edge taper of the summed products, µm (≥ the filter kernels' reach, ~3 PSF widths). */
 export const TAPER_UM = 0.5;
 /** Band-noise balance c = m²/4 at m = 1 (see the header). */
 const BALANCE = 0.25;
+
+/** A batch of weighted correlations (crossProducts), with what phaseErrors needs. */
+export interface Correlation {
+  /** τ·conj(a)·b [b, y, x] complex. */
+  cross: Tensor;
+  /** Σ|a|² [b]: a normalisation only. */
+  den: Tensor;
+  /** For phaseErrors (phase-noise.ts). */
+  parts: {
+    /** Σ (W0(q)·W1(q − k))²·|band0(q)|² and Σ (W1(q')·W0(q' + k))²·|B1(q')|² [b·2] (0 without a noise estimate). */
+    spreads: Float64Array;
+    /** Σ|W0·band0|², Σ|W1·B1|² [b·2]: H·W times Σ|a|², Σ|b|² (0 without a noise estimate). */
+    energies: Float64Array;
+    /** Σ τ²·v̂·|a|², Σ τ²·v̂·|b|² [b, 2] (v̂: phase-noise.ts's noise map; null without one). */
+    mapSums: Tensor | null;
+  };
+}
 
 /** Everything that does not depend on k0, on the frames' device. Dispose when done. */
 export class PhaseCorrelator {
@@ -52,6 +71,8 @@ export class PhaseCorrelator {
   /** |q| on the grid, FFT order, on the host (cycles/µm). [y·x] */
   readonly #radius: Float64Array;
   readonly #snr: ObjectSnr[];
+  /** The bands' noise, for phaseErrors (null: no spectrum wholly beyond the OTF support). */
+  readonly #noise: BandNoise | null;
   /** U(ρ) per orientation at ρ = i·#uStepPerUm (empty where there is no fit). */
   readonly #uTables: Float64Array[];
   readonly #uStepPerUm: number;
@@ -95,12 +116,20 @@ export class PhaseCorrelator {
       for (let i = 0; i < u.length; i++) u[i] = snrAt(fit, i * this.#uStepPerUm);
       return u;
     });
+    this.#radius = radiusTable(grid);
     [this.#bandsRe, this.#taper] = tidy(() => {
       const bandsRe = keep(bands.viewAsReal());
       bandsRe.select(1, 0).mul_(tensor(dcMask(grid), [grid.height, grid.width, 1], opts));
-      return [bandsRe, edgeTaper(grid, taperPx, opts)];
+      return [bandsRe, keep(edgeTaper(grid, taperPx, opts))];
     });
-    this.#radius = radiusTable(grid);
+    this.#noise = bandNoise(
+      bands,
+      this.#taper,
+      grid,
+      this.#radius,
+      supportEdge(table, settings.otfThreshold) * NOISE_MARGIN,
+    );
+    if (this.#noise) keep(this.#noise.map);
     this.#h0 = maskedOtfGrid(table, grid, {
       cutoffPerUm: settings.cutoffPerUm,
       otfThreshold: settings.otfThreshold,
@@ -110,27 +139,44 @@ export class PhaseCorrelator {
 
   /**
    * For candidates k: cross = τ·conj(A)·B [b, y, x] (complex; τ the edge taper; before the phase
-   * ramp: Σ cross·e^{iψ(k')} is the weighted correlation at k' near k) and den = Σ τ·|A|² [b].
-   * Created in the caller's scope.
+   * ramp: Σ cross·e^{iψ(k')} is the weighted correlation at k' near k) and den = Σ|A|² [b] (a
+   * normalisation), with the parts phaseErrors needs. Created in the caller's scope.
    */
-  crossProducts(cands: readonly KCandidate[]): { cross: Tensor; den: Tensor } {
-    const b = cands.length;
-    const { height: h, width: w } = this.#grid;
-    const opts = { dtype: this.#dtype, device: this.#device };
-    const weights = this.#weights(cands);
-    const orientations = cands.map((c) => c.orientation);
+  crossProducts(cands: readonly KCandidate[]): Correlation {
     return tidy(() => {
-      const wt = tensor(weights, [b, 2, h, w, 1], opts);
-      const index = tensor(Int32Array.from(orientations), [b], { dtype: 'int32', device: this.#device });
-      const spectra = this.#bandsRe.indexSelect(0, index).mul(wt).viewAsComplex();
+      const b = cands.length;
+      const { height: h, width: w } = this.#grid;
+      const opts = { dtype: this.#dtype, device: this.#device };
+      const { planes, spreads, energies } = this.#weights(cands);
+      const weights = tensor(planes, [b, 2, h, w], opts);
+      const index = tensor(Int32Array.from(cands.map((c) => c.orientation)), [b], {
+        dtype: 'int32',
+        device: this.#device,
+      });
+      const spectra = this.#bandsRe.indexSelect(0, index).mul(weights.unsqueeze(-1)).viewAsComplex();
       // One call for both bands: the engine splits a batch of transforms over its threads (b·2 share better than b).
       const filtered = fft.ifft2(spectra);
       const a = filtered.select(1, 0);
       const bb = filtered.select(1, 1);
       const cross = a.conj().mul(bb).viewAsReal().mul(this.#taper.unsqueeze(-1)).viewAsComplex();
-      const den = a.abs().square().mul(this.#taper).sum([1, 2]);
-      return { cross, den };
+      // Σ|a|² by Parseval: the correlation's scale only (its phase and peak do not depend on it).
+      const den = tensor(
+        Float64Array.from(cands, (_, i) => (energies[2 * i] as number) / (h * w)),
+        [b],
+        opts,
+      );
+      const ordered = inOrder(cands, this.#bandsRe.dim(0));
+      const mapSums = this.#noise ? noiseSums(this.#noise, filtered, ordered ? null : index) : null;
+      return { cross, den, parts: { spreads, energies, mapSums } };
     });
+  }
+
+  /**
+   * Standard error of each phase −arg(values[i]), values[i] = Σ cross·e^{iψ}/den read from the
+   * correlations c built for cands[i], rad (phase-noise.ts); null without a noise estimate.
+   */
+  phaseErrors(c: Correlation, cands: readonly KCandidate[], values: readonly Modamp[]): (number | null)[] {
+    return phaseErrors(this.#noise, c, cands, values, this.#grid);
   }
 
   /**
@@ -141,7 +187,11 @@ export class PhaseCorrelator {
    * ratio 1/(h² + c·partner²) where no SNR fit exists. Computed in one loop over the disc where
    * H(q ∓ k) can be non-zero (radius: the OTF support) instead of a few dozen full-grid passes.
    */
-  #weights(cands: readonly KCandidate[]): Float32Array | Float64Array {
+  #weights(cands: readonly KCandidate[]): {
+    planes: Float32Array | Float64Array;
+    spreads: Float64Array;
+    energies: Float64Array;
+  } {
     const { height: H, width: W } = this.#grid;
     const { dkx, dky } = frequencySteps(this.#grid);
     const { cutoffPerUm, otfThreshold } = this.#settings;
@@ -149,11 +199,19 @@ export class PhaseCorrelator {
     const h0 = this.#h0;
     const out = (this.#dtype === 'float64' ? WEIGHTS64 : WEIGHTS32).view(cands.length * 2 * H * W);
     out.fill(0);
+    // Σ|W·band|² per plane (H·W times Σ_r |a|², Σ_r |b|²: Parseval), and for phase-noise.ts
+    // Σ (W0(q)·W1(q − k))²·|band0(q)|² and Σ (W1(q')·W0(q' + k))²·|B1(q')|²: the partner's weight
+    // at the shifted frequency is partner·√f² with the same f².
+    const energies = new Float64Array(cands.length * 2);
+    const spreads = new Float64Array(cands.length * 2);
+    const bandsHost = this.#hostBands();
+    const noise = this.#noise !== null;
     const radius = this.#radius;
     const support = Math.min(cutoffPerUm, supportEdge(table, otfThreshold) + table.stepPerUm);
     const uStep = this.#uStepPerUm;
     // Plain loops, no closures made per call: V8 drops the optimised code of per-call closures at
     // some collections, and re-optimising them slowed some fits by tens of ms.
+    const perUStep = 1 / uStep;
     for (let i = 0; i < cands.length; i++) {
       const c = cands[i] as KCandidate;
       const fit = this.#snr[c.orientation] ?? null;
@@ -161,58 +219,83 @@ export class PhaseCorrelator {
       const uLast = uTable.length - 1;
       for (let s = 0; s < 2; s++) {
         // Band 0 pairs with H(q − k) (disc around +k), band 1 with H(q' + k) (disc around −k).
-        const sign = s === 0 ? 1 : -1;
+        const cx = s === 0 ? c.kx : -c.kx;
+        const cy = s === 0 ? c.ky : -c.ky;
+        // The noise balance: h² + c·partner² with h = H(|q|) on band 0 (the partner) and H(|q' + k|) on band 1 (the shifted one).
+        const partnerScale = s === 0 ? 1 : BALANCE;
+        const shiftedScale = s === 0 ? BALANCE : 1;
         const plane = (i * 2 + s) * H * W;
-        const y0 = Math.max(Math.ceil((sign * c.ky - support) / dky), -Math.floor(H / 2));
-        const y1 = Math.min(Math.floor((sign * c.ky + support) / dky), Math.ceil(H / 2) - 1);
-        const x0 = Math.max(Math.ceil((sign * c.kx - support) / dkx), -Math.floor(W / 2));
-        const x1 = Math.min(Math.floor((sign * c.kx + support) / dkx), Math.ceil(W / 2) - 1);
+        const y0 = Math.max(Math.ceil((cy - support) / dky), -Math.floor(H / 2));
+        const y1 = Math.min(Math.floor((cy + support) / dky), Math.ceil(H / 2) - 1);
+        const x0 = Math.max(Math.ceil((cx - support) / dkx), -Math.floor(W / 2));
+        const x1 = Math.min(Math.floor((cx + support) / dkx), Math.ceil(W / 2) - 1);
+        let spread = 0;
+        let energy = 0;
+        const bandAt = 2 * (c.orientation * 2 + s) * H * W;
         for (let uy = y0; uy <= y1; uy++) {
-          const qy = uy * dky;
-          const row = plane + (uy < 0 ? uy + H : uy) * W;
+          const dy = uy * dky - cy;
           const rowH0 = (uy < 0 ? uy + H : uy) * W;
           // Only the disc's chord on this row (one bin of slack each side; the tests below stay exact).
-          const half = Math.sqrt(Math.max(0, support ** 2 - (qy - sign * c.ky) ** 2));
-          const from = Math.max(x0, Math.floor((sign * c.kx - half) / dkx) - 1);
-          const to = Math.min(x1, Math.ceil((sign * c.kx + half) / dkx) + 1);
+          const half = Math.sqrt(Math.max(0, support * support - dy * dy));
+          const from = Math.max(x0, Math.floor((cx - half) / dkx) - 1);
+          const to = Math.min(x1, Math.ceil((cx + half) / dkx) + 1);
           for (let ux = from; ux <= to; ux++) {
-            const qx = ux * dkx;
+            const dx = ux * dkx - cx;
             // H(|q ∓ k|), masked by the reference's trust limits.
-            const r = Math.sqrt((qx - sign * c.kx) ** 2 + (qy - sign * c.ky) ** 2);
+            const r = Math.sqrt(dx * dx + dy * dy);
             if (!(r <= cutoffPerUm)) continue;
             const shifted = otfAt(table, r);
             if (!(shifted > otfThreshold)) continue;
-            const x = ux < 0 ? ux + W : ux;
-            const partner = h0[rowH0 + x] as number;
-            // Band 0: h = H(|q|) (partner), the shifted H is band 1's side; band 1 the reverse.
-            const sum =
-              s === 0
-                ? partner * partner + BALANCE * shifted * shifted
-                : shifted * shifted + BALANCE * partner * partner;
+            const x = rowH0 + (ux < 0 ? ux + W : ux);
+            const partner = h0[x] as number;
+            const sum = partnerScale * partner * partner + shiftedScale * shifted * shifted;
             let f2: number;
             if (fit === null) {
               f2 = 1 / (sum + 1e-12);
             } else {
               // U by linear interpolation in its radial table (pow per point cost more than the rest together),
               // at |q| for band 0 (a table) and |q' + k| = r for band 1.
-              const rho = s === 0 ? (radius[rowH0 + x] as number) : r;
-              const t = Math.min(rho / uStep, uLast);
+              const t = Math.min((s === 0 ? (radius[x] as number) : r) * perUStep, uLast);
               const j = Math.min(Math.floor(t), uLast - 1);
               const u = (uTable[j] as number) + ((uTable[j + 1] as number) - (uTable[j] as number)) * (t - j);
               f2 = u / (u * sum + 1);
             }
-            out[row + x] = shifted * Math.sqrt(f2);
+            out[plane + x] = shifted * Math.sqrt(f2);
+            const re = bandsHost[bandAt + 2 * x] as number;
+            const im = bandsHost[bandAt + 2 * x + 1] as number;
+            const power = re * re + im * im;
+            energy += shifted * shifted * f2 * power;
+            if (noise) {
+              const z = partner * shifted * f2;
+              spread += z * z * power;
+            }
           }
         }
+        spreads[i * 2 + s] = spread;
+        energies[i * 2 + s] = energy;
       }
     }
-    return out;
+    return { planes: out, spreads, energies };
+  }
+
+  /**
+   * The bands [D, 2, y, x, re/im] on the host, for the weights loop's sums (den, and phase-noise.ts's
+   * spreads), in a buffer shared between correlators: read again whenever another one has used it.
+   */
+  #hostBands(): Float32Array | Float64Array {
+    const buffer = (this.#dtype === 'float64' ? BANDS64 : BANDS32).view(this.#bandsRe.size);
+    if (hostBandsOwner !== this) {
+      tidy(() => this.#bandsRe.readInto(buffer));
+      hostBandsOwner = this;
+    }
+    return buffer;
   }
 
   dispose(): void {
-    for (const t of [this.#bandsRe, this.#taper]) t.dispose();
+    if (hostBandsOwner === this) hostBandsOwner = null;
+    for (const t of [this.#bandsRe, this.#taper, this.#noise?.map]) t?.dispose();
     // A large grid's buffers are let go (2048²: ~100 MB); a 256² fit's (1.5 MB, 393k elements) are kept.
-    for (const b of [WEIGHTS32, WEIGHTS64]) b.trim();
+    for (const b of [WEIGHTS32, WEIGHTS64, BANDS32, BANDS64]) b.trim();
   }
 }
 
@@ -222,6 +305,15 @@ export class PhaseCorrelator {
  */
 const WEIGHTS32 = new Scratch(Float32Array);
 const WEIGHTS64 = new Scratch(Float64Array);
+const BANDS32 = new Scratch(Float32Array);
+const BANDS64 = new Scratch(Float64Array);
+/** The correlator whose bands the BANDS buffers hold. */
+let hostBandsOwner: PhaseCorrelator | null = null;
+
+/** Whether the candidates are orientations 0 … d − 1 in order (no gather needed). */
+function inOrder(cands: readonly KCandidate[], d: number): boolean {
+  return cands.length === d && cands.every((c, i) => c.orientation === i);
+}
 
 const RADIUS = keptWhileSame<Float64Array>();
 

@@ -5,7 +5,8 @@
 //    equally plausible: noise, or a pattern that is not there.
 //  - atWindowEdge: the maximum lies on the window's border and the map still rises outward, so
 //    the true vector may lie outside the window.
-//  - modulation: m from the final |modamp| (biased low by noise; see estimate.ts).
+//  - modulation: m from the final |modamp| (biased low by noise; see estimate.ts);
+//  - phaseSdRad: the phase's standard error from the cycle's own noise (phase-noise.ts).
 import { modulationDepth } from './estimate.js';
 
 export interface CoarseSample {
@@ -38,6 +39,8 @@ export interface Reliability {
   peakRatio: number | null;
   /** Modulation depth m from the final |modamp|. */
   modulation: number;
+  /** Standard error of the phase from the cycle's own noise, rad (null: no noise-only part of the spectrum to measure it). */
+  phaseSdRad: number | null;
   /** The coarse maximum is on the window border and rising outward. */
   atWindowEdge: boolean;
   /** False when any warning applies. */
@@ -58,6 +61,14 @@ export const MIN_PEAK_RATIO = 1.25;
  * simulated 128² cycles at 1,000 photons gave 0.009–0.016).
  */
 export const MIN_MODULATION = 0.02;
+
+/**
+ * Above this phase standard error (rad, 1σ) the phase is barely determined: a phase 10° off puts
+ * the pattern's modulated part off by 17% of its amplitude, and the 95% interval spans 40°.
+ * MT.mrc, a correct fit at ~10 photons per pixel with the pattern in the far tail of the OTF, gives
+ * 8.9°, 7.0° and 2.7°; pattern-free simulated cycles give tens of degrees or more.
+ */
+export const MAX_PHASE_SD_RAD = (10 * Math.PI) / 180;
 
 /** Minimum distance of a competing peak from the main one, in frequency steps dk. */
 const SIDE_LOBE_DK = 1.5;
@@ -106,7 +117,7 @@ function neighbours(s: CoarseSample[], c: CoarseSample): CoarseSample[] {
 }
 
 /** The verdict from the coarse analysis and the final |modamp|. */
-export function judge(a: CoarseAnalysis, absModamp: number): Reliability {
+export function judge(a: CoarseAnalysis, absModamp: number, phaseSdRad: number | null): Reliability {
   const peakRatio = a.runnerUp === null || a.runnerUp <= 0 ? null : a.bestScore / a.runnerUp;
   const modulation = modulationDepth(absModamp);
   const warnings: string[] = [];
@@ -119,5 +130,10 @@ export function judge(a: CoarseAnalysis, absModamp: number): Reliability {
   if (modulation < MIN_MODULATION) {
     warnings.push(`weak modulation (m ≈ ${modulation.toFixed(3)}): the pattern is barely above the noise`);
   }
-  return { peakRatio, modulation, atWindowEdge: a.atWindowEdge, reliable: warnings.length === 0, warnings };
+  if (phaseSdRad !== null && phaseSdRad > MAX_PHASE_SD_RAD) {
+    warnings.push(
+      `uncertain phase (±${((phaseSdRad * 180) / Math.PI).toFixed(1)}° from this cycle's noise): fit the mean of several cycles (--num-average)`,
+    );
+  }
+  return { peakRatio, modulation, phaseSdRad, atWindowEdge: a.atWindowEdge, reliable: warnings.length === 0, warnings };
 }

@@ -9,10 +9,12 @@
 //     phase φ0 is −arg of that correlation there, NOT −arg(modamp) as in the reference fit. On
 //     simulated 100-photon cycles it halves the phase error (256²: 1.1° → 0.44° rms, the
 //     Cramér–Rao bound being ~0.48°) and the k0 error; on noise-free ones it is exact where
-//     −arg(modamp) is off by up to 2.7°; on MT.mrc its noise is lower than −arg(modamp)'s;
+//     −arg(modamp) is off by up to 2.7°; on MT.mrc its noise is lower than −arg(modamp)'s; its
+//     standard error from the cycle's own noise comes with it (phase-noise.ts);
 //  3. final: the reference's own modamp at the final vector gives the reported modamp and the
 //     modulation depth (its documented meaning, unchanged).
-// The coarse map also gives the reliability figures (peak ratio, window edge).
+// The coarse map also gives the reliability figures (peak ratio, window edge); the phase's
+// standard error is the last.
 import { type Tensor, tidy } from '../engine/index.js';
 import { frequencySteps, type ImageGrid } from './grid.js';
 import type { ModampEvaluator } from './overlap.js';
@@ -95,7 +97,7 @@ export function robustSearch(
       // + the correlator's builds and the final modamp.
       evaluations: c.builds + k.builds + 1,
       degenerate: k.degenerate,
-      reliability: judge(c.analysis, Math.hypot(modamp[0], modamp[1])),
+      reliability: judge(c.analysis, Math.hypot(modamp[0], modamp[1]), k.phaseSdRad),
     };
   });
 }
@@ -169,21 +171,32 @@ function polish(
   correlator: PhaseCorrelator,
   g: ImageGrid,
   starts: readonly { kx: number; ky: number }[],
-): { kx: number; ky: number; phaseRad: number; builds: number; degenerate: string | null }[] {
+): {
+  kx: number;
+  ky: number;
+  phaseRad: number;
+  phaseSdRad: number | null;
+  builds: number;
+  degenerate: string | null;
+}[] {
   const { dkr } = frequencySteps(g);
   const step = POLISH.stepDk * dkr;
   let built = starts;
   for (let builds = 1; ; builds++) {
     const found = tidy(() => {
-      const { cross, den } = correlator.crossProducts(built.map((k, d) => ({ orientation: d, kx: k.kx, ky: k.ky })));
+      const cands = built.map((k, d) => ({ orientation: d, kx: k.kx, ky: k.ky }));
+      const correlation = correlator.crossProducts(cands);
+      const { cross, den } = correlation;
       const ks = peaks(cross, den, g, built, POLISH.n, step, POLISH.recentre);
       const values = modampAt(cross, den, ks, g);
+      const errors = correlator.phaseErrors(correlation, cands, values);
       return ks.map((k, d) => {
         const v = values[d] as Modamp;
         return {
           kx: k.kx,
           ky: k.ky,
           phaseRad: -Math.atan2(v[1], v[0]),
+          phaseSdRad: errors[d] ?? null,
           builds,
           degenerate: k.ok ? null : 'no quadratic maximum of the phase correlation; kept the best sample',
         };

@@ -15,7 +15,7 @@ export type ObjectSnr = { u1: number; gamma: number; minRadiusPerUm: number } | 
 /** Rings used for the fit: OTF above this (the ring average is then at least ~σ²·U·0.25%). */
 const FIT_MIN_OTF = 0.05;
 /** Noise-only frequencies start this factor beyond the OTF support's edge. */
-const NOISE_MARGIN = 1.05;
+export const NOISE_MARGIN = 1.05;
 /** Below this fraction of the spectrum beyond the support, no noise level (and no SNR weights). */
 const MIN_NOISE_FRACTION = 0.05;
 

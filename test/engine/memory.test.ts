@@ -1,6 +1,7 @@
 // Memory: scopes, explicit disposal, the finalizer backstop, live counters, and a leak test.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
@@ -83,6 +84,32 @@ describe('scopes and counters', () => {
     assert.equal(before.liveTensors, 100);
     assert.equal(after.liveTensors, 0);
     assert.equal(after.finalizedLeaks, 100);
+  });
+});
+
+describe('garbage collector hints', () => {
+  it("views share their base tensor's memory and are not reported to V8 as new memory", async (t) => {
+    if (DEVICE !== 'cpu') return t.skip('CPU memory only');
+    // Each 16 MiB view counted afresh made V8 see gigabytes come and go and run a full collection
+    // (~5 ms in the SIM fit) every few dozen views: 396 here before the fix, 0 after.
+    const base = ones([64, 256, 256], dev);
+    let major = 0;
+    const observer = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
+        if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) major++;
+      }
+    });
+    observer.observe({ entryTypes: ['gc'] });
+    for (let i = 0; i < 100; i++) {
+      tidy(() => {
+        for (let j = 0; j < 64; j++) base.select(0, j);
+      });
+    }
+    await new Promise((r) => setTimeout(r, 20));
+    observer.disconnect();
+    base.dispose();
+    assert.ok(major <= 3, `${major} full collections`);
   });
 });
 

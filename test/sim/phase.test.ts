@@ -24,19 +24,27 @@ const tableFor = (g: ImageGrid) =>
     g,
   );
 
-/** Weighted-correlation phase at given vectors (one per orientation) of frames [3, 3, n, n]. */
-function correlatorPhases(frames: Tensor, g: ImageGrid, ks: { kx: number; ky: number }[]): number[] {
+/** A phase correlator on frames [3, 3, n, n] (the frames are left as they are). */
+function correlatorFor(frames: Tensor, g: ImageGrid, dtype: 'float32' | 'float64' = 'float32'): PhaseCorrelator {
   const band0 = tidy(() => separateBands(apodize(frames, P.apodizationPx)).select(1, 0));
   const bands = separateBands(frames);
-  const c = new PhaseCorrelator(
-    bands,
-    band0,
-    tableFor(g),
-    g,
-    { cutoffPerUm: overlapCutoffPerUm(P, g), otfThreshold: P.otfThreshold },
-    { dtype: 'float32', device: DEVICE },
-  );
-  dispose([band0, bands]);
+  try {
+    return new PhaseCorrelator(
+      bands,
+      band0,
+      tableFor(g),
+      g,
+      { cutoffPerUm: overlapCutoffPerUm(P, g), otfThreshold: P.otfThreshold },
+      { dtype, device: DEVICE },
+    );
+  } finally {
+    dispose([band0, bands]);
+  }
+}
+
+/** Weighted-correlation phase at given vectors (one per orientation) of frames [3, 3, n, n]. */
+function correlatorPhases(frames: Tensor, g: ImageGrid, ks: { kx: number; ky: number }[]): number[] {
+  const c = correlatorFor(frames, g);
   try {
     return tidy(() => {
       const { cross, den } = c.crossProducts(ks.map((k, d) => ({ orientation: d, ...k })));
@@ -180,4 +188,36 @@ test('100 photons on 128²: phase errors near the Cramér–Rao bound, no bias',
   assert.ok(worst < 5, `worst ${worst}°`);
   // Standard error of the mean ≈ 0.2°.
   assert.ok(Math.abs(mean) < 0.6, `mean ${mean}°`);
+});
+
+test('two correlators in turn: each sums over its own bands (the host copy is shared between them)', () => {
+  const n = 64;
+  const g = { height: n, width: n, pixelSizeUm: P.pixelSizeUm };
+  const make = (seed: number) => {
+    const s = simulateSample({ structure: 'microtubules', height: n, width: n, params: P, seed, photons: 200 });
+    const frames = s.noisy.select(0, 0);
+    try {
+      return correlatorFor(frames, g, 'float64');
+    } finally {
+      dispose([frames, s]);
+    }
+  };
+  const ks = P.startAnglesRad.map((a, d) => ({ orientation: d, kx: 5 * Math.cos(a), ky: 5 * Math.sin(a) }));
+  const sums = (c: PhaseCorrelator) =>
+    tidy(() => {
+      const r = c.crossProducts(ks);
+      return [...r.parts.energies, ...r.parts.spreads, ...(r.den.toArray() as Float64Array)];
+    });
+  const first = make(5);
+  const a = sums(first);
+  const second = make(6);
+  const b = sums(second);
+  assert.deepEqual(sums(first), a);
+  first.dispose();
+  second.dispose();
+  // The second correlator's sums, made while the first held the buffer, are its own.
+  const alone = make(6);
+  assert.deepEqual(sums(alone), b);
+  assert.notDeepEqual(a, b);
+  alone.dispose();
 });

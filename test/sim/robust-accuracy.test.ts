@@ -27,6 +27,8 @@ interface Errors {
   phase: number;
   /** Signed phase error, rad. */
   signedPhase: number;
+  /** Signed phase error over the fit's own standard error (robust fit only; NaN without one). */
+  z: number;
 }
 
 function errors(e: IlluminationEstimate, truth: TrueParameters): Errors[] {
@@ -37,6 +39,7 @@ function errors(e: IlluminationEstimate, truth: TrueParameters): Errors[] {
       spacing: Math.abs(o.spacingUm / t.spacingUm - 1),
       phase: Math.abs(wrap(o.phaseRad - t.phaseRad)),
       signedPhase: wrap(o.phaseRad - t.phaseRad),
+      z: wrap(o.phaseRad - t.phaseRad) / (o.reliability?.phaseSdRad ?? Number.NaN),
     };
   });
 }
@@ -51,6 +54,7 @@ test('robust fit recovers k0 and phase with presets up to 0.05 rad and 3% off; r
     grid,
   );
   const lines: string[] = [];
+  const allZ: number[] = [];
   for (const photons of [100, 1000, 10000]) {
     const robust: Errors[] = [];
     const reference: Errors[] = [];
@@ -76,10 +80,13 @@ test('robust fit recovers k0 and phase with presets up to 0.05 rad and 3% off; r
     const meanPhase = robust.reduce((a, x) => a + x.signedPhase, 0) / robust.length;
     const rmsPhase = Math.sqrt(robust.reduce((a, x) => a + x.phase ** 2, 0) / robust.length);
     const rate = (xs: Errors[]) => `${xs.filter((x) => !ok(x)).length}/${xs.length}`;
+    const zRms = Math.sqrt(robust.reduce((a, x) => a + x.z ** 2, 0) / robust.length);
+    allZ.push(...robust.map((x) => x.z));
     lines.push(
       `${String(photons).padStart(6)} photons: robust fails ${rate(robust)} (worst ${(worst(robust, 'angle') * 1e3).toFixed(2)} mrad, ` +
         `${(worst(robust, 'spacing') * 100).toFixed(3)}%, ${((worst(robust, 'phase') * 180) / Math.PI).toFixed(2)}°, ` +
-        `phase rms ${((rmsPhase * 180) / Math.PI).toFixed(2)}°, mean ${((meanPhase * 180) / Math.PI).toFixed(2)}°); ` +
+        `phase rms ${((rmsPhase * 180) / Math.PI).toFixed(2)}°, mean ${((meanPhase * 180) / Math.PI).toFixed(2)}°, ` +
+        `error/σφ rms ${zRms.toFixed(2)}); ` +
         `reference fails ${rate(reference)}`,
     );
     // Every orientation within tolerance at every photon level.
@@ -90,7 +97,14 @@ test('robust fit recovers k0 and phase with presets up to 0.05 rad and 3% off; r
     if (photons === 100) assert.ok(rmsPhase < (0.72 * Math.PI) / 180, `rms phase error ${rmsPhase} rad`);
     // The set is hard for the hill climb (the failure the robust fit exists for).
     assert.ok(reference.filter((x) => !ok(x)).length >= reference.length / 4, rate(reference));
+    // The reported phase uncertainty is the size of the errors (36 draws: the rms of error/σφ is
+    // 1 ± 0.12 for a right σφ; seen 0.93–1.26), not half or twice it.
+    assert.ok(zRms > 0.7 && zRms < 1.45, `${photons} photons: error/σφ rms ${zRms}`);
   }
+  // Over all 108 orientations (1 ± 0.07 for a right σφ; seen 1.09): leaving out the noise map or the
+  // factor ½ across S would give ~1.6–2 or ~0.75.
+  const pooled = Math.sqrt(allZ.reduce((a, z) => a + z * z, 0) / allZ.length);
+  assert.ok(pooled > 0.85 && pooled < 1.3, `error/σφ rms over all levels ${pooled}`);
   process.stdout.write(`# robust vs reference fit, ${SEEDS} cycles × 3 orientations per level, ${N}²:\n`);
   for (const l of lines) process.stdout.write(`# ${l}\n`);
 });

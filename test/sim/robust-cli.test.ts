@@ -17,6 +17,9 @@ test('rdl estimate (robust by default) reports reliability per orientation', { s
     assert.equal(o.reliability.reliable, true);
     assert.ok((o.reliability.peakRatio as number) > 1.25);
     assert.ok((o.reliability.modulation as number) > 0.02);
+    // The phase's standard error (MT.mrc: ~9°, 7°, 3°), under the 10° warning.
+    const sd = o.reliability.phaseSdRad as number;
+    assert.ok(sd > 0.02 && sd < 0.17, `orientation ${d}: σφ ${sd}`);
     assert.deepEqual(o.reliability.warnings, []);
   });
   // A window too narrow to hold the pattern (±0.4% in |k0|, ±2 mrad): flagged on stderr.
@@ -26,6 +29,12 @@ test('rdl estimate (robust by default) reports reliability per orientation', { s
     narrow.stderr,
     /orientation 0: unreliable fit: the best pattern vector lies on the edge of the search window/,
   );
+  // The table shows it beside the phase.
+  const table = rdl(MT.path, '--otf', OTF488.path);
+  assert.equal(table.status, 0, table.stderr);
+  assert.match(table.stdout, /phase rad {6}± rad/);
+  const row0 = (table.stdout.split('\n').find((l) => /^ +0 /.test(l)) ?? '').trim().split(/ +/);
+  assert.ok(Math.abs(Number(row0[7]) - out.orientations[0].reliability.phaseSdRad) < 1e-3, row0.join(' '));
   const bad = rdl(MT.path, '--otf', OTF488.path, '--fit', 'fast');
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /--fit: expected robust \| reference/);

@@ -8,11 +8,12 @@ import { otfTableForGrid, syntheticRadialOtf } from '../../src/sim/otf.js';
 import { ModampEvaluator } from '../../src/sim/overlap.js';
 import { preset } from '../../src/sim/params.js';
 import { modampOnGrids, quadraticPeak3x3 } from '../../src/sim/peakmap.js';
+import { judge, MAX_PHASE_SD_RAD } from '../../src/sim/reliability.js';
 import { simulatorParameters } from '../../src/sim/simulate/optics.js';
 import { simulateSample } from '../../src/sim/simulate/sample.js';
 import { inRegion, sectorBox, sectors } from '../../src/sim/window.js';
 import { DEVICE } from '../helpers.js';
-import { fitFixture, loadMt, loadOtf, MT_TOL, SKIP_REAL } from './mt.js';
+import { fitFixture, loadMt, loadOtf, MT_TOL, mtPhaseTolerance, SKIP_REAL } from './mt.js';
 
 const wrap = (a: number) => Math.atan2(Math.sin(a), Math.cos(a));
 
@@ -98,8 +99,26 @@ test('a cycle without a pattern is flagged unreliable; a good one is not', () =>
     for (const o of e.orientations) {
       assert.equal(o.reliability?.reliable, reliable, `m ${m}: ${JSON.stringify(o.reliability)}`);
       if (!reliable) assert.ok((o.reliability?.warnings.length ?? 0) > 0);
+      // Without a pattern the phase is noise: σφ far beyond the warning's 10° (and the warning says so).
+      const sd = o.reliability?.phaseSdRad ?? Number.NaN;
+      if (reliable) assert.ok(sd < (1 * Math.PI) / 180, `m ${m}: σφ ${sd}`);
+      else {
+        assert.ok(sd > MAX_PHASE_SD_RAD, `m ${m}: σφ ${sd}`);
+        assert.ok(o.reliability?.warnings.some((w) => w.startsWith('uncertain phase')));
+      }
     }
   }
+});
+
+test('reliability: a phase uncertainty over 10° is a warning, an unknown one is not', () => {
+  const analysis = { best: { kx: 1, ky: 0 }, bestScore: 0.1, runnerUp: 0.01, atWindowEdge: false };
+  const at = (sd: number | null) => judge(analysis, 0.05, sd);
+  assert.equal(at(MAX_PHASE_SD_RAD * 0.99).reliable, true);
+  assert.equal(at(null).reliable, true);
+  assert.equal(at(null).phaseSdRad, null);
+  const bad = at(MAX_PHASE_SD_RAD * 1.01);
+  assert.equal(bad.reliable, false);
+  assert.match(bad.warnings.join('\n'), /uncertain phase \(±10\.1°.*--num-average/);
 });
 
 test('window options are validated', () => {
@@ -131,7 +150,13 @@ test(
           Math.abs(o.spacingUm / ref.line_spacing_um - 1) < TOL.spacing,
           `orientation ${d}: spacing ${o.spacingUm}`,
         );
-        assert.ok(Math.abs(wrap(o.phaseRad - ref.phase)) < tol.phaseRad, `orientation ${d}: phase ${o.phaseRad}`);
+        const sd = o.reliability?.phaseSdRad;
+        // The fit's own uncertainty: orientations 0 and 1 cannot be pinned to 3° by this cycle.
+        assert.ok(sd !== null && sd !== undefined && sd > 0 && sd < (12 * Math.PI) / 180, `orientation ${d}: σφ ${sd}`);
+        assert.ok(
+          Math.abs(wrap(o.phaseRad - ref.phase)) < mtPhaseTolerance(sd),
+          `orientation ${d}: phase ${o.phaseRad}, σφ ${sd}`,
+        );
         assert.equal(o.fallback, false);
         assert.equal(o.reliability?.reliable, true, JSON.stringify(o.reliability));
       });
