@@ -34,6 +34,8 @@ export interface ParameterErrors {
   angleMrad: number;
   spacingPercent: number;
   phaseDeg: number;
+  /** The fit's own standard error of the phase (reliability.phaseSdRad), degrees; null without one. */
+  phaseSdDeg: number | null;
 }
 
 export interface ImageScore {
@@ -70,6 +72,7 @@ export function parameterError(fit: OrientationEstimate, truth: TrueOrientation)
     angleMrad: Math.abs(dAngle) * 1000,
     spacingPercent: (Math.abs(fit.spacingUm - truth.spacingUm) / truth.spacingUm) * 100,
     phaseDeg: (Math.abs(dPhase) * 180) / Math.PI,
+    phaseSdDeg: fit.reliability?.phaseSdRad == null ? null : (fit.reliability.phaseSdRad * 180) / Math.PI,
   };
 }
 

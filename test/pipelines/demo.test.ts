@@ -20,6 +20,8 @@ describe('rdl demo', () => {
       assert.ok(e.angleMrad < 2, `angle error ${e.angleMrad} mrad`);
       assert.ok(e.spacingPercent < 0.3, `spacing error ${e.spacingPercent} %`);
       assert.ok(e.phaseDeg < 6, `phase error ${e.phaseDeg}°`);
+      // The fit's own phase uncertainty at 300 photons (~0.3°): reported, and of the errors' size.
+      assert.ok(e.phaseSdDeg !== null && e.phaseSdDeg > 0.05 && e.phaseSdDeg < 2, `σφ ${e.phaseSdDeg}°`);
     }
     assert.ok(
       r.wiener.psnrDb > r.widefield.psnrDb + 5,

@@ -11,7 +11,8 @@ function printReport(r: DemoReport): void {
     'illumination fit from the noisy frames vs the truth:',
     ...r.estimationErrors.map(
       (e, d) =>
-        `  orientation ${d}: angle ${f(e.angleMrad)} mrad, spacing ${f(e.spacingPercent, 3)} %, phase ${f(e.phaseDeg)}°`,
+        `  orientation ${d}: angle ${f(e.angleMrad)} mrad, spacing ${f(e.spacingPercent, 3)} %, phase ${f(e.phaseDeg)}°` +
+        (e.phaseSdDeg === null ? '' : ` (the fit's own uncertainty: ±${f(e.phaseSdDeg)}°)`),
     ),
     'against the SR ground truth (min–max normalized, data range 1, SSIM 11×11 Gaussian σ 1.5):',
     `  Wiener SIM:       PSNR ${f(r.wiener.psnrDb)} dB, SSIM ${f(r.wiener.ssim, 3)}, resolution ${f(r.wiener.resolutionNm, 0)} nm`,
