@@ -1,12 +1,12 @@
 // The robust fit's phase estimator (src/sim/phase.ts) and its noise model (src/sim/noise.ts).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { dispose, fft, memory, rand, stack, type Tensor, tensor, tidy } from '../../src/engine/index.js';
+import { dispose, fft, memory, type Tensor, tidy } from '../../src/engine/index.js';
 import { apodize } from '../../src/sim/apodize.js';
 import { separateBands } from '../../src/sim/bands.js';
 import { estimateCycle, overlapCutoffPerUm } from '../../src/sim/estimate.js';
 import type { ImageGrid } from '../../src/sim/grid.js';
-import { otf2d, otfAt, otfTableForGrid, syntheticRadialOtf } from '../../src/sim/otf.js';
+import { otfAt, otfTableForGrid, syntheticRadialOtf } from '../../src/sim/otf.js';
 import { ModampEvaluator } from '../../src/sim/overlap.js';
 import { modampAt } from '../../src/sim/peakmap.js';
 import { PhaseCorrelator } from '../../src/sim/phase.js';
@@ -14,6 +14,7 @@ import { simulatorParameters } from '../../src/sim/simulate/optics.js';
 import { simulateSample } from '../../src/sim/simulate/sample.js';
 import { objectSnr, snrAt } from '../../src/sim/snr.js';
 import { DEVICE } from '../helpers.js';
+import { noiseFreeCycle } from './noise-free.js';
 
 const P = simulatorParameters();
 const wrap = (a: number) => Math.atan2(Math.sin(a), Math.cos(a));
@@ -56,8 +57,7 @@ function correlatorPhases(frames: Tensor, g: ImageGrid, ks: { kx: number; ky: nu
 }
 
 test('noise-free frames: the weighted correlation gives the phase exactly; −arg(modamp) does not', () => {
-  // S·(1 + m cos(2πk·r + φ + 2πj/3)) ⊛ PSF on the raw grid (no pixel binning), k at 0.9 of the OTF
-  // cutoff as the simulator's, plus a camera offset of 100 counts.
+  // Noise-free frames (noise-free.ts), k at 0.9 of the OTF cutoff as the simulator's.
   const n = 128;
   const g = { height: n, width: n, pixelSizeUm: P.pixelSizeUm };
   const truth = [0, 1, 2].map((d) => ({
@@ -68,26 +68,11 @@ test('noise-free frames: the weighted correlation gives the phase exactly; −ar
   }));
   const ks = truth.map((t) => ({ kx: t.mag * Math.cos(t.angle), ky: t.mag * Math.sin(t.angle) }));
   const before = memory().liveTensors;
-  const frames = tidy(() => {
-    const obj = rand([n, n], { seed: 3, device: DEVICE }).pow(4).mul(50);
-    const otf = otf2d(tableFor(g), g, 'fft', { device: DEVICE });
-    const xs = Float64Array.from({ length: n }, (_, i) => (i - n / 2) * P.pixelSizeUm);
-    return stack(
-      truth.flatMap((t, d) =>
-        [0, 1, 2].map((j) => {
-          const pat = new Float32Array(n * n);
-          const { kx, ky } = ks[d] as { kx: number; ky: number };
-          for (let y = 0; y < n; y++)
-            for (let x = 0; x < n; x++) {
-              const arg = 2 * Math.PI * (kx * (xs[x] as number) + ky * (xs[y] as number));
-              pat[y * n + x] = 1 + t.m * Math.cos(arg + t.phase + (j * 2 * Math.PI) / 3);
-            }
-          const lit = obj.mul(tensor(pat, [n, n], { device: DEVICE }));
-          return fft.ifft2(fft.fft2(lit).mul(otf)).real().add(100);
-        }),
-      ),
-    ).reshape([3, 3, n, n]);
-  });
+  const frames = noiseFreeCycle(
+    g,
+    tableFor(g),
+    truth.map((t, d) => ({ ...(ks[d] as { kx: number; ky: number }), phase: t.phase, m: t.m })),
+  );
   const ours = correlatorPhases(frames, g, ks).map((ph, d) => deg(Math.abs(wrap(ph - (truth[d]?.phase ?? 0)))));
   const reference = tidy(() => {
     const ev = new ModampEvaluator(separateBands(apodize(frames, P.apodizationPx)), tableFor(g), g, {

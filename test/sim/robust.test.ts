@@ -2,18 +2,23 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { memory, tidy } from '../../src/engine/index.js';
 import { ParameterError } from '../../src/errors.js';
+import { apodize } from '../../src/sim/apodize.js';
 import { separateBands } from '../../src/sim/bands.js';
 import { estimateCycle, estimateStack, overlapCutoffPerUm } from '../../src/sim/estimate.js';
+import { frequencySteps } from '../../src/sim/grid.js';
 import { otfTableForGrid, syntheticRadialOtf } from '../../src/sim/otf.js';
 import { ModampEvaluator } from '../../src/sim/overlap.js';
-import { preset } from '../../src/sim/params.js';
+import { expectedMagnitudePerUm, preset } from '../../src/sim/params.js';
 import { modampOnGrids, quadraticPeak3x3 } from '../../src/sim/peakmap.js';
+import { PhaseCorrelator } from '../../src/sim/phase.js';
 import { judge, MAX_PHASE_SD_RAD } from '../../src/sim/reliability.js';
+import { robustSearch } from '../../src/sim/robust.js';
 import { simulatorParameters } from '../../src/sim/simulate/optics.js';
 import { simulateSample } from '../../src/sim/simulate/sample.js';
-import { inRegion, sectorBox, sectors } from '../../src/sim/window.js';
+import { DEFAULT_WINDOW, inRegion, sectorBox, sectors } from '../../src/sim/window.js';
 import { DEVICE } from '../helpers.js';
 import { fitFixture, loadMt, loadOtf, MT_TOL, mtPhaseTolerance, SKIP_REAL } from './mt.js';
+import { noiseFreeCycle } from './noise-free.js';
 
 const wrap = (a: number) => Math.atan2(Math.sin(a), Math.cos(a));
 
@@ -188,5 +193,57 @@ test('MT.mrc with no start angles: a full-circle search finds all three orientat
     const dAngle = Math.abs(wrap(o.angleRad - Math.atan2(ref.ky, ref.kx)));
     assert.ok(dAngle < (MT_TOL[d]?.angleRad ?? 0), `orientation ${d}: angle ${o.angleRad}`);
     assert.ok(Math.abs(o.spacingUm / ref.line_spacing_um - 1) < TOL.spacing);
+  });
+});
+
+test('polish: the correlation is built again where its maximum lies far (> 0.5 dk) from the coarse sample', () => {
+  // The coarse map sees frames whose pattern is 0.9 dk from the correlator's frames' (noise-free
+  // both): the refined vector moves that far, so the correlation is rebuilt there (two builds) and
+  // the result is the correlator's pattern, as if the search had started there.
+  const n = 128;
+  const p = simulatorParameters();
+  const g = { height: n, width: n, pixelSizeUm: p.pixelSizeUm };
+  const table = otfTableForGrid(syntheticRadialOtf({ na: 1.49, emissionWavelengthNm: 525 }, 0.001, 16), g);
+  const { dkx } = frequencySteps(g);
+  const mag = expectedMagnitudePerUm(p);
+  const coarse = p.startAnglesRad.map((a, d) => ({
+    kx: mag * Math.cos(a + 0.002),
+    ky: mag * Math.sin(a + 0.002),
+    phase: [0.4, -1.1, 2.2][d] as number,
+    m: 0.8,
+  }));
+  const fine = coarse.map((t) => ({ ...t, kx: t.kx + 0.9 * dkx }));
+  const settings = { cutoffPerUm: overlapCutoffPerUm(p, g), otfThreshold: p.otfThreshold };
+  const results = tidy(() => {
+    const a = noiseFreeCycle(g, table, coarse);
+    const b = noiseFreeCycle(g, table, fine);
+    const evaluator = new ModampEvaluator(separateBands(apodize(a, p.apodizationPx)), table, g, settings);
+    const correlator = new PhaseCorrelator(
+      separateBands(b),
+      separateBands(apodize(b, p.apodizationPx)).select(1, 0),
+      table,
+      g,
+      settings,
+      { dtype: 'float32', device: DEVICE },
+    );
+    try {
+      const starts = p.startAnglesRad.map((a) => ({ angleRad: a, magnitudePerUm: mag }));
+      return robustSearch(evaluator, correlator, g, starts, DEFAULT_WINDOW);
+    } finally {
+      evaluator.dispose();
+      correlator.dispose();
+    }
+  });
+  results.forEach((r, d) => {
+    const t = fine[d] as (typeof fine)[number];
+    const kx = r.magnitudePerUm * Math.cos(r.angleRad);
+    const ky = r.magnitudePerUm * Math.sin(r.angleRad);
+    assert.ok(
+      Math.hypot(kx - t.kx, ky - t.ky) < 0.05 * dkx,
+      `orientation ${d}: k off by ${Math.hypot(kx - t.kx, ky - t.ky) / dkx} dk`,
+    );
+    assert.ok(Math.abs(wrap(r.phaseRad - t.phase)) < (0.2 * Math.PI) / 180, `orientation ${d}: phase ${r.phaseRad}`);
+    // One coarse sector, two correlation builds, the final modamp.
+    assert.equal(r.evaluations, 4, `orientation ${d}`);
   });
 });
