@@ -168,7 +168,9 @@ function fitCycle(frames: Tensor, table: OtfTable, p: SimParameters, o: Estimate
       return { orientations: results.map((r, d) => finish(r, p.startAnglesRad[d] as number, presetMag, tol)) };
     }
     const window = checkWindow({ ...DEFAULT_WINDOW, ...o.window });
-    const results = robustSearch(evaluator, correlator as PhaseCorrelator, grid, starts, window);
+    // estimators() makes the correlator whenever the fit is robust.
+    if (correlator === null) throw new Error('internal error: the robust fit has no phase correlator');
+    const results = robustSearch(evaluator, correlator, grid, starts, window);
     // The window's edges replace the reference's fallback limits (0.05 rad, 0.1 µm⁻¹ ≈ 1.8%): the
     // robust fit is trusted anywhere inside its window, and cannot leave it by more than a refinement step.
     const tol = { angleRad: window.angleRad, magnitudePerUm: window.magnitudeFraction * presetMag };

@@ -16,10 +16,34 @@ export function modampOnGrids(cross: Tensor, den: Tensor, grids: readonly KGrid[
   const b = grids.length;
   if (b === 0) return [];
   const { nx, ny } = grids[0] as KGrid;
+  const real = cross.dtype === 'complex128' ? 'float64' : 'float32';
+  const flat = tidy(() => {
+    const { ex, ey } = rampFactors(grids, g, { dtype: real, device: cross.device });
+    return ey
+      .matmul(cross.matmul(ex))
+      .abs()
+      .div(den.reshape([b, 1, 1]))
+      .to('float64')
+      .toArray() as Float64Array;
+  });
+  return grids.map((_, s) => flat.slice(s * nx * ny, (s + 1) * nx * ny));
+}
+
+/**
+ * The separable phase ramp e^{iψ} on each grid (one per batch entry, all of the same nx, ny):
+ * ex = e^{i2π(x − W/2)·dx·kx_i} [b, x, nx] and ey = e^{i2π(y − H/2)·dx·ky_j} [b, ny, y]. Created in
+ * the caller's scope.
+ */
+function rampFactors(
+  grids: readonly KGrid[],
+  g: ImageGrid,
+  opts: { dtype: DType; device: Device },
+): { ex: Tensor; ey: Tensor } {
+  const b = grids.length;
+  const { nx, ny } = grids[0] as KGrid;
   const h = g.height;
   const w = g.width;
-  const real = cross.dtype === 'complex128' ? 'float64' : 'float32';
-  const Arr = real === 'float64' ? Float64Array : Float32Array;
+  const Arr = opts.dtype === 'float64' ? Float64Array : Float32Array;
   const exRe = new Arr(b * w * nx);
   const exIm = new Arr(b * w * nx);
   const eyRe = new Arr(b * ny * h);
@@ -42,18 +66,10 @@ export function modampOnGrids(cross: Tensor, den: Tensor, grids: readonly KGrid[
       });
     }
   }
-  const flat = tidy(() => {
-    const opts = { dtype: real, device: cross.device } as const;
-    const ex = complex(tensor(exRe, [b, w, nx], opts), tensor(exIm, [b, w, nx], opts));
-    const ey = complex(tensor(eyRe, [b, ny, h], opts), tensor(eyIm, [b, ny, h], opts));
-    return ey
-      .matmul(cross.matmul(ex))
-      .abs()
-      .div(den.reshape([b, 1, 1]))
-      .to('float64')
-      .toArray() as Float64Array;
-  });
-  return grids.map((_, s) => flat.slice(s * nx * ny, (s + 1) * nx * ny));
+  return tidy(() => ({
+    ex: complex(tensor(exRe, [b, w, nx], opts), tensor(exIm, [b, w, nx], opts)),
+    ey: complex(tensor(eyRe, [b, ny, h], opts), tensor(eyIm, [b, ny, h], opts)),
+  }));
 }
 
 /**
@@ -86,46 +102,13 @@ export function modampAt(
 ): Modamp[] {
   const real = cross.dtype === 'complex128' ? 'float64' : 'float32';
   const out = tidy(() => {
-    const { ax, by } = rampFactors(ks, g, { dtype: real, device: cross.device });
-    const num = by.matmul(cross.matmul(ax)).reshape([ks.length]);
+    // A 1 × 1 grid per entry.
+    const grids = ks.map((k) => ({ x0: k.kx, y0: k.ky, sx: 0, sy: 0, nx: 1, ny: 1 }));
+    const { ex, ey } = rampFactors(grids, g, { dtype: real, device: cross.device });
+    const num = ey.matmul(cross.matmul(ex)).reshape([ks.length]);
     return num.viewAsReal().div(den.unsqueeze(1)).to('float64').toArray();
   });
   return ks.map((_, i) => [out[2 * i] as number, out[2 * i + 1] as number]);
-}
-
-/**
- * Ramp factors e^{i2π(x − W/2)·dx·kx} [b, x, 1] and e^{i2π(y − H/2)·dx·ky} [b, 1, y] of the phase
- * ramp e^{iψ} (separable), for one k per batch entry. Arguments in double (hundreds of radians at
- * the image edge), then rounded to dtype. Created in the caller's scope.
- */
-export function rampFactors(
-  ks: readonly { kx: number; ky: number }[],
-  g: ImageGrid,
-  opts: { dtype: DType; device: Device },
-): { ax: Tensor; by: Tensor } {
-  const b = ks.length;
-  const { height: h, width: w } = g;
-  const Arr = opts.dtype === 'float64' ? Float64Array : Float32Array;
-  const axRe = new Arr(b * w);
-  const axIm = new Arr(b * w);
-  const byRe = new Arr(b * h);
-  const byIm = new Arr(b * h);
-  ks.forEach((k, i) => {
-    for (let x = 0; x < w; x++) {
-      const a = 2 * Math.PI * (x - w / 2) * g.pixelSizeUm * k.kx;
-      axRe[i * w + x] = Math.cos(a);
-      axIm[i * w + x] = Math.sin(a);
-    }
-    for (let y = 0; y < h; y++) {
-      const a = 2 * Math.PI * (y - h / 2) * g.pixelSizeUm * k.ky;
-      byRe[i * h + y] = Math.cos(a);
-      byIm[i * h + y] = Math.sin(a);
-    }
-  });
-  return tidy(() => ({
-    ax: complex(tensor(axRe, [b, w, 1], opts), tensor(axIm, [b, w, 1], opts)),
-    by: complex(tensor(byRe, [b, 1, h], opts), tensor(byIm, [b, 1, h], opts)),
-  }));
 }
 
 /** Index of the largest finite value, or −1. */
