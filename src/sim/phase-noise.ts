@@ -30,7 +30,7 @@ import type { KCandidate } from './overlap.js';
 import type { Correlation } from './phase.js';
 import type { Modamp } from './search.js';
 
-/** Fewer noise-only coefficients than this fraction of the grid: no noise estimate. */
+/** Fewer noise-only coefficients than this fraction of the block: no noise estimate. */
 const MIN_NOISE_FRACTION = 0.05;
 
 export interface BandNoise {
@@ -105,7 +105,8 @@ export function bandNoise(
       .viewAsReal()
       .mul(mask)
       .viewAsComplex();
-    // The block's own transform: the noise demodulated by the block's centre, one sample per factor² pixels.
+    // The block's own transform: the noise frequency-shifted (which leaves |·|² alone), one sample
+    // per factor² pixels.
     const v = fft.ifft2(block).abs().square(); // [D, rows, cols]
     const sums = v.sum([1, 2]).to('float64').toArray() as Float64Array;
     // Parseval: Σ_q |masked block|² = rows·cols·Σ_r v.
