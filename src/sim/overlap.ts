@@ -31,6 +31,16 @@ export interface KCandidate {
   ky: number;
 }
 
+/**
+ * The entries of t [D, …] (one per orientation) for each candidate, in order: t itself when the
+ * candidates are orientations 0 … D − 1 in order (no copy), else a gather. Created in the caller's scope.
+ */
+export function perCandidate(t: Tensor, cands: readonly KCandidate[]): Tensor {
+  if (cands.length === t.dim(0) && cands.every((c, i) => c.orientation === i)) return t;
+  const index = Int32Array.from(cands, (c) => c.orientation);
+  return t.indexSelect(0, tensor(index, [cands.length], { dtype: 'int32', device: t.device }));
+}
+
 /** Everything that does not change between candidates, on the bands' device. Dispose when done. */
 export class ModampEvaluator {
   /** The bands as [D, 2, y, x, 2] reals: a view of the caller's tensor, which stays alive while this holds it. */
@@ -88,14 +98,7 @@ export class ModampEvaluator {
     const opts = { dtype: this.#dtype, device: this.#device };
     const weights = this.#spectral.weightPlanes(cands);
     return tidy(() => {
-      const orientations = cands.map((c) => c.orientation);
-      const same = orientations.every((d, i) => d === i) && b === this.#bandsRe.dim(0);
-      const bandsRe = same
-        ? this.#bandsRe
-        : this.#bandsRe.indexSelect(
-            0,
-            tensor(Int32Array.from(orientations), [b], { dtype: 'int32', device: this.#device }),
-          );
+      const bandsRe = perCandidate(this.#bandsRe, cands);
       // complex × real through the real view: libtorch would otherwise promote the weights to complex.
       const spectraRe = bandsRe.mul(tensor(weights, [b, 2, h, w, 1], opts));
       const overlaps = fft.ifft2(spectraRe.viewAsComplex());

@@ -26,12 +26,10 @@
 // estimate understates the error (~20° against random phases), but it is past the 10° warning there.
 import { cat, fft, type Tensor, tensor, tidy } from '../engine/index.js';
 import { gridKey, type ImageGrid, keptWhileSame } from './grid.js';
-import type { KCandidate } from './overlap.js';
+import { type KCandidate, perCandidate } from './overlap.js';
 import type { Correlation } from './phase.js';
 import type { Modamp } from './search.js';
-
-/** Fewer noise-only coefficients than this fraction of the block: no noise estimate. */
-const MIN_NOISE_FRACTION = 0.05;
+import { MIN_NOISE_FRACTION } from './snr.js';
 
 export interface BandNoise {
   /** Noise power per coefficient, per orientation [D]. */
@@ -93,6 +91,7 @@ export function bandNoise(
 ): BandNoise | null {
   const { height: h, width: w } = g;
   const b = BLOCK(`${gridKey(g)}>${fromPerUm}`, () => noiseBlock(g, radius, fromPerUm));
+  // As objectSnr, too little noise-only spectrum (here: of the block) gives no estimate.
   if (b.count < MIN_NOISE_FRACTION * b.rows * b.cols) return null;
   const real = bands.dtype === 'complex128' ? 'float64' : 'float32';
   return tidy(() => {
@@ -127,13 +126,12 @@ export function bandNoise(
 }
 
 /**
- * Σ τ²·v̂·|a|² and Σ τ²·v̂·|b|² [n, 2] for the filtered band images [n, 2, y, x] (complex) of
- * candidates of these orientations (`index`: them as an int32 tensor, or null when they are
- * 0 … D − 1 in order). Created in the caller's scope.
+ * Σ τ²·v̂·|a|² and Σ τ²·v̂·|b|² [n, 2] for the filtered band images [n, 2, y, x] (complex) of these
+ * candidates. Created in the caller's scope.
  */
-export function noiseSums(noise: BandNoise, filtered: Tensor, index: Tensor | null): Tensor {
+export function noiseSums(noise: BandNoise, filtered: Tensor, cands: readonly KCandidate[]): Tensor {
   const [n, , h, w] = filtered.shape as [number, number, number, number];
-  const map = index === null ? noise.map : noise.map.indexSelect(0, index);
+  const map = perCandidate(noise.map, cands);
   // Through the real view: re² + im² weighed alike, cheaper than |·| then squaring.
   return filtered
     .viewAsReal()

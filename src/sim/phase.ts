@@ -33,10 +33,10 @@
 import { type Device, type DType, fft, keep, Scratch, type Tensor, tensor, tidy } from '../engine/index.js';
 import { axisFrequencies, frequencySteps, gridKey, type ImageGrid, keptWhileSame, maxRadiusPerUm } from './grid.js';
 import { maskedOtfGrid, type OtfTable, otfAt } from './otf.js';
-import type { KCandidate, OverlapSettings } from './overlap.js';
+import { type KCandidate, type OverlapSettings, perCandidate } from './overlap.js';
 import { type BandNoise, bandNoise, noiseSums, phaseErrors } from './phase-noise.js';
 import type { Modamp } from './search.js';
-import { NOISE_MARGIN, type ObjectSnr, objectSnr, snrAt, supportEdge } from './snr.js';
+import { noiseOnlyFromPerUm, type ObjectSnr, objectSnr, snrAt, supportEdge } from './snr.js';
 
 /** Width of the edge taper of the summed products, µm (≥ the filter kernels' reach, ~3 PSF widths). */
 export const TAPER_UM = 0.5;
@@ -122,13 +122,7 @@ export class PhaseCorrelator {
       bandsRe.select(1, 0).mul_(tensor(dcMask(grid), [grid.height, grid.width, 1], opts));
       return [bandsRe, keep(edgeTaper(grid, taperPx, opts))];
     });
-    this.#noise = bandNoise(
-      bands,
-      this.#taper,
-      grid,
-      this.#radius,
-      supportEdge(table, settings.otfThreshold) * NOISE_MARGIN,
-    );
+    this.#noise = bandNoise(bands, this.#taper, grid, this.#radius, noiseOnlyFromPerUm(table, settings.otfThreshold));
     if (this.#noise) keep(this.#noise.map);
     this.#h0 = maskedOtfGrid(table, grid, {
       cutoffPerUm: settings.cutoffPerUm,
@@ -149,11 +143,7 @@ export class PhaseCorrelator {
       const opts = { dtype: this.#dtype, device: this.#device };
       const { planes, spreads, energies } = this.#weights(cands);
       const weights = tensor(planes, [b, 2, h, w], opts);
-      const index = tensor(Int32Array.from(cands.map((c) => c.orientation)), [b], {
-        dtype: 'int32',
-        device: this.#device,
-      });
-      const spectra = this.#bandsRe.indexSelect(0, index).mul(weights.unsqueeze(-1)).viewAsComplex();
+      const spectra = perCandidate(this.#bandsRe, cands).mul(weights.unsqueeze(-1)).viewAsComplex();
       // One call for both bands: the engine splits a batch of transforms over its threads (b·2 share better than b).
       const filtered = fft.ifft2(spectra);
       const a = filtered.select(1, 0);
@@ -165,8 +155,7 @@ export class PhaseCorrelator {
         [b],
         opts,
       );
-      const ordered = inOrder(cands, this.#bandsRe.dim(0));
-      const mapSums = this.#noise ? noiseSums(this.#noise, filtered, ordered ? null : index) : null;
+      const mapSums = this.#noise ? noiseSums(this.#noise, filtered, cands) : null;
       return { cross, den, parts: { spreads, energies, mapSums } };
     });
   }
@@ -309,11 +298,6 @@ const BANDS32 = new Scratch(Float32Array);
 const BANDS64 = new Scratch(Float64Array);
 /** The correlator whose bands the BANDS buffers hold. */
 let hostBandsOwner: PhaseCorrelator | null = null;
-
-/** Whether the candidates are orientations 0 … d − 1 in order (no gather needed). */
-function inOrder(cands: readonly KCandidate[], d: number): boolean {
-  return cands.length === d && cands.every((c, i) => c.orientation === i);
-}
 
 const RADIUS = keptWhileSame<Float64Array>();
 

@@ -15,9 +15,14 @@ export type ObjectSnr = { u1: number; gamma: number; minRadiusPerUm: number } | 
 /** Rings used for the fit: OTF above this (the ring average is then at least ~σ²·U·0.25%). */
 const FIT_MIN_OTF = 0.05;
 /** Noise-only frequencies start this factor beyond the OTF support's edge. */
-export const NOISE_MARGIN = 1.05;
+const NOISE_MARGIN = 1.05;
 /** Below this fraction of the spectrum beyond the support, no noise level (and no SNR weights). */
-const MIN_NOISE_FRACTION = 0.05;
+export const MIN_NOISE_FRACTION = 0.05;
+
+/** Where only noise is: |q| beyond the OTF support (above `otfThreshold`) by NOISE_MARGIN, cycles/µm. */
+export function noiseOnlyFromPerUm(table: OtfTable, otfThreshold: number): number {
+  return supportEdge(table, otfThreshold) * NOISE_MARGIN;
+}
 
 /** U(ρ) at radius ρ, cycles/µm; Infinity where no fit exists (the weights then reduce to OTF ratios). */
 export function snrAt(s: ObjectSnr, rho: number): number {
@@ -43,7 +48,7 @@ export function objectSnr(band0: Tensor, g: ImageGrid, table: OtfTable, otfThres
     return out;
   });
   const { dkr } = frequencySteps(g);
-  const noiseFrom = supportEdge(table, otfThreshold) * NOISE_MARGIN;
+  const noiseFrom = noiseOnlyFromPerUm(table, otfThreshold);
   const rings = Math.ceil(Math.hypot(h / 2, wd / 2)) + 2;
   const { ringOf, isNoise } = ringTables(g, noiseFrom);
   const out: ObjectSnr[] = [];
