@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A NumPy re-statement of rdl's Wiener SIM reconstruction steps (src/sim/wiener*.ts), timed on
+"""A NumPy re-statement of rdl's Wiener SIM reconstruction steps (src/sim/reconstruct/wiener*.ts), timed on
 one 256x256x9 cycle for the side-by-side figure of bench/suites/recon.ts: background
 subtraction, edge taper, equalization, known-phase band separation, zero padding to 2x, sub-pixel
 shifts by real-space ramps, OTF lookups at shifted radii, notch, Wiener sum, apodization.

@@ -3,9 +3,9 @@
 // python3), and one simulated sample (structure, 9 frames on the 512² fine grid, noise, SR truth).
 import { dispose } from '../../src/engine/index.js';
 import { syntheticRadialOtf } from '../../src/sim/otf.js';
+import { wienerReconstruct } from '../../src/sim/reconstruct/wiener.js';
 import { simulatorParameters } from '../../src/sim/simulate/optics.js';
 import { simulateSample } from '../../src/sim/simulate/sample.js';
-import { wienerReconstruct } from '../../src/sim/wiener.js';
 import { type Benchmark, ratio, runPythonBench, summarize, timeMs } from '../harness.js';
 
 const P = simulatorParameters();

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { rand, type Tensor, tidy } from '../../src/engine/index.js';
 import { readMrc } from '../../src/io/mrc.js';
-import { estimateStack, type IlluminationEstimate } from '../../src/sim/estimate.js';
+import { estimateStack, type IlluminationEstimate } from '../../src/sim/fit/estimate.js';
 import type { RawStack } from '../../src/sim/frames.js';
 import { generateMpe } from '../../src/sim/mpe.js';
 import { otfTableForGrid, type RadialOtf, readRadialOtf, syntheticRadialOtf } from '../../src/sim/otf.js';

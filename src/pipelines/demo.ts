@@ -9,14 +9,14 @@ import { OutputError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { writeImageStack } from '../io/stack.js';
 import { decorrelationResolution, fidelity } from '../metrics/index.js';
-import { estimateStack, type OrientationEstimate } from '../sim/estimate.js';
+import { estimateStack, type OrientationEstimate } from '../sim/fit/estimate.js';
+import { angleDiff } from '../sim/fit/window.js';
 import { type RadialOtf, syntheticRadialOtf } from '../sim/otf.js';
 import type { SimParameters } from '../sim/params.js';
+import { widefield2x, wienerReconstruct } from '../sim/reconstruct/wiener.js';
 import { simulatorParameters } from '../sim/simulate/optics.js';
 import { simulateSample } from '../sim/simulate/sample.js';
 import type { TrueOrientation } from '../sim/simulate/truth.js';
-import { widefield2x, wienerReconstruct } from '../sim/wiener.js';
-import { angleDiff } from '../sim/window.js';
 
 export interface DemoOptions {
   /** Output folder (created; must be empty or absent, so nothing of the user's is overwritten). */

@@ -1,3 +1,9 @@
+// src/sim/: SIM physics. This folder's top holds what every SIM job shares: acquisition parameters
+// (this file), frequency grids (grid.ts), OTFs (otf.ts), raw frame stacks (frames.ts), patterns and
+// the pattern description (pattern.ts, illumination.ts), MPE (mpe.ts), intensity equalization
+// (equalize.ts) and edge apodization (apodize.ts). The jobs live in fit/ (illumination fit),
+// reconstruct/ (Wiener SIM) and simulate/ (the simulator). Never imports nn/ or models/.
+//
 // 2D-SIM acquisition parameters: a plain, JSON-serializable object with presets, overrides and
 // validation that names the bad field. Axis convention everywhere in src/sim: images are
 // row-major [y, x] with x the MRC fast axis (column index); angles are atan2(ky, kx) in that

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { memory, randn, tensor, tidy } from '../../src/engine/index.js';
 import { ShapeError } from '../../src/errors.js';
 import { apodize } from '../../src/sim/apodize.js';
-import { separateBands } from '../../src/sim/bands.js';
+import { separateBands } from '../../src/sim/fit/bands.js';
 import { cycleTensor } from '../../src/sim/frames.js';
 import { preset } from '../../src/sim/params.js';
 import { assertClose, DEVICE } from '../helpers.js';

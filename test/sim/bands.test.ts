@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { complex, fft, memory, rand, type Tensor, tidy } from '../../src/engine/index.js';
-import { separateBands } from '../../src/sim/bands.js';
+import { separateBands } from '../../src/sim/fit/bands.js';
 import { DEVICE } from '../helpers.js';
 
 test('separateBands equals the per-frame sums of spectra, any grid shape', () => {

@@ -5,8 +5,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { complex, memory, rand, tidy } from '../../src/engine/index.js';
+import type { KCandidate } from '../../src/sim/fit/candidates.js';
+import { ModampEvaluator } from '../../src/sim/fit/overlap.js';
 import { otfTableForGrid, syntheticRadialOtf } from '../../src/sim/otf.js';
-import { type KCandidate, ModampEvaluator } from '../../src/sim/overlap.js';
 import { DEVICE } from '../helpers.js';
 
 for (const [height, width] of [

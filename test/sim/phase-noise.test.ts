@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { dispose, tidy } from '../../src/engine/index.js';
-import { estimateCycle } from '../../src/sim/estimate.js';
+import { estimateCycle } from '../../src/sim/fit/estimate.js';
 import { otfTableForGrid, syntheticRadialOtf } from '../../src/sim/otf.js';
 import { simulatorParameters } from '../../src/sim/simulate/optics.js';
 import { simulateSample } from '../../src/sim/simulate/sample.js';

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type Tensor, tidy } from '../../src/engine/index.js';
-import { estimateCycle, type IlluminationEstimate } from '../../src/sim/estimate.js';
+import { estimateCycle, type IlluminationEstimate } from '../../src/sim/fit/estimate.js';
 import { otfTableForGrid, syntheticRadialOtf } from '../../src/sim/otf.js';
 import { simulatorParameters } from '../../src/sim/simulate/optics.js';
 import { simulateSample } from '../../src/sim/simulate/sample.js';

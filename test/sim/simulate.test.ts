@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { dispose, memory, ones, type Tensor } from '../../src/engine/index.js';
 import { ParameterError } from '../../src/errors.js';
 import { readImageStack } from '../../src/io/stack.js';
-import { estimateCycle } from '../../src/sim/estimate.js';
+import { estimateCycle } from '../../src/sim/fit/estimate.js';
 import { otfTableForGrid, syntheticRadialOtf } from '../../src/sim/otf.js';
 import { writeDataset } from '../../src/sim/simulate/dataset.js';
 import { cleanCycle, opticsOf } from '../../src/sim/simulate/forward.js';

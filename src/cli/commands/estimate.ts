@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InputFileError, ParameterError } from '../../errors.js';
 import { readImageStack } from '../../io/stack.js';
-import { type CycleGroupEstimate, estimateAllCycles, estimateStack } from '../../sim/estimate.js';
+import { type CycleGroupEstimate, estimateAllCycles, estimateStack } from '../../sim/fit/estimate.js';
 import type { RawStack } from '../../sim/frames.js';
 import { type RadialOtf, readRadialOtf, syntheticRadialOtf } from '../../sim/otf.js';
 import { PRESET_NAMES, type PresetName, preset, resolveParameters, type SimParameters } from '../../sim/params.js';

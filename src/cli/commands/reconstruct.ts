@@ -7,9 +7,9 @@ import { InputFileError, ParameterError } from '../../errors.js';
 import { refuseToOverwriteInputs } from '../../io/atomic.js';
 import { readImageStack, writeImageStack } from '../../io/stack.js';
 import type { RawStack } from '../../sim/frames.js';
-import { type PatternGroup, parsePatterns } from '../../sim/pattern-json.js';
-import { reconstructStack } from '../../sim/reconstruct.js';
-import { checkWienerParameter } from '../../sim/wiener.js';
+import { type PatternGroup, parsePatterns } from '../../sim/reconstruct/pattern-json.js';
+import { reconstructStack } from '../../sim/reconstruct/reconstruct.js';
+import { checkWienerParameter } from '../../sim/reconstruct/wiener.js';
 import { applyGlobalOptions, positiveOption } from '../options.js';
 import { addOpticsOptions, chooseOtf, type OpticsCliOptions, parametersFromOptions } from './estimate.js';
 

@@ -1,3 +1,6 @@
+// src/sim/simulate/: the SIM data simulator (structures → true pattern → forward model → noise).
+// Start reading here (the data sets on disk); sample.ts makes one sample, forward.ts is the physics.
+//
 // Writing simulated data sets to disk in the reference's layouts:
 //   sr:  <root>/<name>/{train,val}/<i>.tif = noisy raw cycle (9 pages, uint16) and
 //        <root>/<name>/{train,val}_gt/<i>.tif = the 2× SR ground truth (uint16, full range);

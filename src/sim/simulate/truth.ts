@@ -4,9 +4,9 @@
 // the pattern 1 + m·cos(2π k0·r + φ0 + 2πj/P), r = ((x − W/2)·dx, (y − H/2)·dx) µm on the raw grid,
 // modamp the value the reference's fit returns for ideal data, (m/2)·e^{−iφ0}/(1 + m²/4).
 import { ParameterError } from '../../errors.js';
-import type { PatternOrientation } from '../estimate.js';
+import { angleDiff } from '../fit/window.js';
+import type { PatternOrientation } from '../illumination.js';
 import { expectedMagnitudePerUm, type SimParameters } from '../params.js';
-import { angleDiff } from '../window.js';
 import type { Rng } from './random.js';
 
 /** The true pattern of one orientation (modulation: the true depth m; never a fallback). */

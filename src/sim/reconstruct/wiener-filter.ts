@@ -1,8 +1,8 @@
 // The frequency-space weights of the Wiener combination on the 2× grid (ALGORITHMS.md §8 steps
 // 4–5): shifted OTFs, the notch at band centres, and the apodization to a target OTF.
-import { meshgrid, type Tensor, tensor, tidy } from '../engine/index.js';
-import { axisFrequencies, frequencySteps, type ImageGrid } from './grid.js';
-import type { OtfLookup, OtfTable } from './otf.js';
+import { meshgrid, type Tensor, tensor, tidy } from '../../engine/index.js';
+import { axisFrequencies, frequencySteps, type ImageGrid } from '../grid.js';
+import type { OtfLookup, OtfTable } from '../otf.js';
 
 /** Frequency grids qx, qy (cycles/µm, FFT order) of a grid, float32 [H, W] each. */
 export function frequencyGrids(g: ImageGrid, device: string): { qx: Tensor; qy: Tensor } {

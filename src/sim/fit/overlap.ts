@@ -9,37 +9,13 @@
 // uses Parseval (Σ_r|IFFT(X)|² = Σ_q|X|²/(H·W)) instead of real-space sums; the ramp e^{iψ} is
 // separable, so the sum over x is taken before multiplying by the y factor; candidates of several
 // orientations go through one batched call.
-import { type Device, type DType, fft, keep, type Tensor, tensor, tidy } from '../engine/index.js';
-import type { ImageGrid } from './grid.js';
-import type { OtfTable } from './otf.js';
+import { type Device, type DType, fft, keep, type Tensor, tensor, tidy } from '../../engine/index.js';
+import type { ImageGrid } from '../grid.js';
+import type { OtfTable } from '../otf.js';
+import { type KCandidate, type OverlapSettings, perCandidate } from './candidates.js';
 import { SpectralModamp } from './overlap-spectral.js';
 import { modampAt } from './peakmap.js';
 import type { Modamp, PendingModamp } from './search.js';
-
-export interface OverlapSettings {
-  /** Overlap cutoff radius R, cycles/µm (already limited to the grid's Nyquist radius). */
-  cutoffPerUm: number;
-  /** |OTF| must exceed this on both sides (0.005). */
-  otfThreshold: number;
-}
-
-export interface KCandidate {
-  /** Orientation (index into the bands' first dim). */
-  orientation: number;
-  /** Pattern vector, cycles/µm, x = column axis. */
-  kx: number;
-  ky: number;
-}
-
-/**
- * The entries of t [D, …] (one per orientation) for each candidate, in order: t itself when the
- * candidates are orientations 0 … D − 1 in order (no copy), else a gather. Created in the caller's scope.
- */
-export function perCandidate(t: Tensor, cands: readonly KCandidate[]): Tensor {
-  if (cands.length === t.dim(0) && cands.every((c, i) => c.orientation === i)) return t;
-  const index = Int32Array.from(cands, (c) => c.orientation);
-  return t.indexSelect(0, tensor(index, [cands.length], { dtype: 'int32', device: t.device }));
-}
 
 /** Everything that does not change between candidates, on the bands' device. Dispose when done. */
 export class ModampEvaluator {

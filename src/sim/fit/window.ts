@@ -3,7 +3,7 @@
 // the far tail of the OTF, and a search over every frequency locks onto noise; why not a hill
 // climb from the preset: |modamp| has side lobes ~1/(|k0|·N·dx) rad apart (≈ 0.011 rad for 256²),
 // so a walk from a preset 0.02 rad off stops on one.
-import { ParameterError } from '../errors.js';
+import { ParameterError } from '../../errors.js';
 
 export interface SearchWindow {
   /** Half-width in angle around the start angle, rad (0.1). π or more searches every angle. */

@@ -15,8 +15,8 @@
 //     modulation depth (its documented meaning, unchanged).
 // The coarse map also gives the reliability figures (peak ratio, window edge); the phase's
 // standard error is the last.
-import { type Tensor, tidy } from '../engine/index.js';
-import { frequencySteps, type ImageGrid } from './grid.js';
+import { type Tensor, tidy } from '../../engine/index.js';
+import { frequencySteps, type ImageGrid } from '../grid.js';
 import type { ModampEvaluator } from './overlap.js';
 import { argmax, modampAt, modampOnGrids, quadraticPeak3x3 } from './peakmap.js';
 import type { PhaseCorrelator } from './phase.js';

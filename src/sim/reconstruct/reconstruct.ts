@@ -1,12 +1,17 @@
+// src/sim/reconstruct/: Wiener SIM reconstruction on a 2× grid (what the reference leaves to other
+// software). Start reading here: reconstructStack takes a raw stack to one SR image per cycle;
+// wiener.ts is one cycle (wiener-bands.ts: band separation and shifts, wiener-filter.ts: the
+// frequency-space weights); pattern-json.ts reads `rdl estimate --json` files.
+//
 // Reconstructing a raw SIM stack (one or more cycles): parameters from a file (per cycle group)
 // or fitted once on the mean of all cycles (the pattern of a setup is stable over a time-lapse,
 // and the mean has the best SNR), then one Wiener reconstruction per cycle.
-import { type Tensor, tidy } from '../engine/index.js';
-import { ShapeError } from '../errors.js';
-import { estimateStack, type OrientationEstimate } from './estimate.js';
-import { cycleCount, cycleTensor, type RawStack } from './frames.js';
-import type { RadialOtf } from './otf.js';
-import type { SimParameters } from './params.js';
+import { type Tensor, tidy } from '../../engine/index.js';
+import { ShapeError } from '../../errors.js';
+import { estimateStack, type OrientationEstimate } from '../fit/estimate.js';
+import { cycleCount, cycleTensor, type RawStack } from '../frames.js';
+import type { RadialOtf } from '../otf.js';
+import type { SimParameters } from '../params.js';
 import { groupForCycle, type PatternGroup } from './pattern-json.js';
 import { type WienerOptions, wienerReconstruct } from './wiener.js';
 

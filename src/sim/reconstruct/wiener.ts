@@ -8,13 +8,13 @@
 //      each band centre; the depth m of each orientation measured from its bands (see below);
 //   5. apodization to a target OTF, inverse FFT, real part, clip at 0.
 // Output grid: every camera pixel split into 2×2 output pixels (the simulator's ground-truth grid).
-import { complex, fft, type Tensor, tensor, tidy } from '../engine/index.js';
-import { ParameterError, ShapeError } from '../errors.js';
-import { apodize } from './apodize.js';
-import { equalizeIntensity } from './equalize.js';
-import type { ImageGrid } from './grid.js';
-import { OtfLookup, type OtfTable, otfTableForGrid, type RadialOtf } from './otf.js';
-import type { SimParameters } from './params.js';
+import { complex, fft, type Tensor, tensor, tidy } from '../../engine/index.js';
+import { ParameterError, ShapeError } from '../../errors.js';
+import { apodize } from '../apodize.js';
+import { equalizeIntensity } from '../equalize.js';
+import type { ImageGrid } from '../grid.js';
+import { OtfLookup, type OtfTable, otfTableForGrid, type RadialOtf } from '../otf.js';
+import type { SimParameters } from '../params.js';
 import { type OrientationPattern, separateKnownPhases, upsampleAndShift } from './wiener-bands.js';
 import {
   apodizationFilter,

@@ -14,10 +14,19 @@
 // the next candidate (~0.3 ms), of another orientation (search.ts runSearches).
 // The same number as the two inverse FFTs up to rounding, at a fraction of their cost when the
 // lens is small against the grid (a 256² cycle near the OTF cutoff: boxes of ~70–150 bins).
-import { type Device, type DType, keep, multiDotAsync, Scratch, type Tensor, tensor, tidy } from '../engine/index.js';
-import { frequencySteps, type ImageGrid } from './grid.js';
-import { maskedOtfGrid, type OtfTable } from './otf.js';
-import type { KCandidate, OverlapSettings } from './overlap.js';
+import {
+  type Device,
+  type DType,
+  keep,
+  multiDotAsync,
+  Scratch,
+  type Tensor,
+  tensor,
+  tidy,
+} from '../../engine/index.js';
+import { frequencySteps, type ImageGrid } from '../grid.js';
+import { maskedOtfGrid, type OtfTable } from '../otf.js';
+import type { KCandidate, OverlapSettings } from './candidates.js';
 import type { Modamp, PendingModamp } from './search.js';
 
 /**

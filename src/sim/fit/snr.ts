@@ -5,9 +5,9 @@
 // from ring averages where the OTF is well above the noise (H > FIT_MIN_OTF), as a power law
 // U = u1·ρ^γ, so that it extends smoothly to where H is too small to measure it (near the pattern
 // frequency). Object spectra fall roughly so: γ ≈ −1.3 on MT.mrc.
-import { Scratch, type Tensor, tidy } from '../engine/index.js';
-import { axisFrequencies, frequencySteps, gridKey, type ImageGrid, keptWhileSame } from './grid.js';
-import { type OtfTable, otfAt } from './otf.js';
+import { Scratch, type Tensor, tidy } from '../../engine/index.js';
+import { axisFrequencies, frequencySteps, gridKey, type ImageGrid, keptWhileSame } from '../grid.js';
+import { type OtfTable, otfAt } from '../otf.js';
 
 /** U(ρ) = u1·ρ^gamma (ρ in cycles/µm, at least one frequency step), or null where it cannot be fitted. */
 export type ObjectSnr = { u1: number; gamma: number; minRadiusPerUm: number } | null;

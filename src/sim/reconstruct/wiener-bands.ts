@@ -9,7 +9,7 @@
 // inverse is a weighted sum: band0 = (1/P)Σ D̃_p, band± = (2/P)Σ e^{∓iφ'_p} D̃_p. The depth m is not
 // divided out here (band± = m·OTF·S̃(q ∓ k)); the Wiener step weights by m instead, which stays
 // stable when m is small or poorly known.
-import { cat, complex, fft, meshgrid, type Tensor, tensor, tidy } from '../engine/index.js';
+import { cat, complex, fft, meshgrid, type Tensor, tensor, tidy } from '../../engine/index.js';
 
 export interface OrientationPattern {
   /** cycles/µm, [kx, ky], x = column axis. */

@@ -24,12 +24,28 @@
 // over σφ have an rms of 0.9–1.3 all the same (256² at 30–10,000 photons, 130² at 100;
 // test/sim/robust-accuracy.test.ts, test/sim/phase-noise.test.ts). Without a pattern the first-order
 // estimate understates the error (~20° against random phases), but it is past the 10° warning there.
-import { cat, fft, type Tensor, tensor, tidy } from '../engine/index.js';
-import { gridKey, type ImageGrid, keptWhileSame } from './grid.js';
-import { type KCandidate, perCandidate } from './overlap.js';
-import type { Correlation } from './phase.js';
+import { cat, fft, type Tensor, tensor, tidy } from '../../engine/index.js';
+import { gridKey, type ImageGrid, keptWhileSame } from '../grid.js';
+import { type KCandidate, perCandidate } from './candidates.js';
 import type { Modamp } from './search.js';
 import { MIN_NOISE_FRACTION } from './snr.js';
+
+/** The weighted correlation of band 0 with the shifted band 1 for a batch of candidates (PhaseCorrelator's output). */
+export interface Correlation {
+  /** τ·conj(a)·b [b, y, x] complex. */
+  cross: Tensor;
+  /** Σ|a|² [b]: a normalisation only. */
+  den: Tensor;
+  /** For phaseErrors (below). */
+  parts: {
+    /** Σ (W0(q)·W1(q − k))²·|band0(q)|² and Σ (W1(q')·W0(q' + k))²·|B1(q')|² [b·2] (0 without a noise estimate). */
+    spreads: Float64Array;
+    /** Σ|W0·band0|², Σ|W1·B1|² [b·2]: H·W times Σ|a|², Σ|b|² (0 without a noise estimate). */
+    energies: Float64Array;
+    /** Σ τ²·v̂·|a|², Σ τ²·v̂·|b|² [b, 2] (v̂: phase-noise.ts's noise map; null without one). */
+    mapSums: Tensor | null;
+  };
+}
 
 export interface BandNoise {
   /** Noise power per coefficient, per orientation [D]. */

@@ -3,8 +3,8 @@
 // (ψ as in overlap.ts, origin at pixel (H/2, W/2)): the reference's value at k' except that the OTF
 // weights stay those of k. ψ is separable, so a whole grid kx × ky costs two matrix products
 // (Ey·cross·Ex) instead of two inverse FFTs per candidate.
-import { complex, type Device, type DType, type Tensor, tensor, tidy } from '../engine/index.js';
-import type { ImageGrid } from './grid.js';
+import { complex, type Device, type DType, type Tensor, tensor, tidy } from '../../engine/index.js';
+import type { ImageGrid } from '../grid.js';
 import type { Modamp } from './search.js';
 import type { KGrid } from './window.js';
 

@@ -30,11 +30,11 @@
 // The k0 that maximises the correlation's magnitude is the joint maximum-likelihood estimate with the
 // phase (the phase is referred to the image centre, so an error δk in k0 moves it by 2π·δk·r̄, r̄ the
 // signal's centroid): robust.ts polishes k0 on it before reading the phase.
-import { type Device, type DType, fft, keep, Scratch, type Tensor, tensor, tidy } from '../engine/index.js';
-import { axisFrequencies, frequencySteps, gridKey, type ImageGrid, keptWhileSame, maxRadiusPerUm } from './grid.js';
-import { maskedOtfGrid, type OtfTable, otfAt } from './otf.js';
-import { type KCandidate, type OverlapSettings, perCandidate } from './overlap.js';
-import { type BandNoise, bandNoise, noiseSums, phaseErrors } from './phase-noise.js';
+import { type Device, type DType, fft, keep, Scratch, type Tensor, tensor, tidy } from '../../engine/index.js';
+import { axisFrequencies, frequencySteps, gridKey, type ImageGrid, keptWhileSame, maxRadiusPerUm } from '../grid.js';
+import { maskedOtfGrid, type OtfTable, otfAt } from '../otf.js';
+import { type KCandidate, type OverlapSettings, perCandidate } from './candidates.js';
+import { type BandNoise, bandNoise, type Correlation, noiseSums, phaseErrors } from './phase-noise.js';
 import type { Modamp } from './search.js';
 import { noiseOnlyFromPerUm, type ObjectSnr, objectSnr, snrAt, supportEdge } from './snr.js';
 
@@ -44,22 +44,6 @@ export const TAPER_UM = 0.5;
 const BALANCE = 0.25;
 
 /** A batch of weighted correlations (crossProducts), with what phaseErrors needs. */
-export interface Correlation {
-  /** τ·conj(a)·b [b, y, x] complex. */
-  cross: Tensor;
-  /** Σ|a|² [b]: a normalisation only. */
-  den: Tensor;
-  /** For phaseErrors (phase-noise.ts). */
-  parts: {
-    /** Σ (W0(q)·W1(q − k))²·|band0(q)|² and Σ (W1(q')·W0(q' + k))²·|B1(q')|² [b·2] (0 without a noise estimate). */
-    spreads: Float64Array;
-    /** Σ|W0·band0|², Σ|W1·B1|² [b·2]: H·W times Σ|a|², Σ|b|² (0 without a noise estimate). */
-    energies: Float64Array;
-    /** Σ τ²·v̂·|a|², Σ τ²·v̂·|b|² [b, 2] (v̂: phase-noise.ts's noise map; null without one). */
-    mapSums: Tensor | null;
-  };
-}
-
 /** Everything that does not depend on k0, on the frames' device. Dispose when done. */
 export class PhaseCorrelator {
   /** Bands of the unapodized frames, band 0's DC zeroed, as real views [D, 2, y, x, 2]. */

@@ -3,7 +3,7 @@
 //   band0 = Σ_j F_j = phases·S̃(q)·OTF(q)
 //   B1    = Σ_j e^{ijφ} F_j = phases·(m/2)·e^{−iφ0}·S̃(q + k)·OTF(q)   (object spectrum centred at −k)
 // where F_j is the 2D FFT of frame j. B1 = b1re + i·b1im with the reference's cos/sin rows.
-import { fft, type Tensor, tensor, tidy } from '../engine/index.js';
+import { fft, type Tensor, tensor, tidy } from '../../engine/index.js';
 
 /**
  * Spectra of the (apodized) frames [D, P, y, x] (real) → bands [D, 2, y, x] complex:

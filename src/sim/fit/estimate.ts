@@ -1,3 +1,11 @@
+// src/sim/fit/: the illumination fit, k0 (pattern vector) and phase per orientation from the raw
+// frames and the OTF. Start reading here: estimateCycle / estimateStack run either fit.
+//   reference fit: bands.ts (band separation) → overlap.ts / overlap-spectral.ts (the reference's
+//     modamp per candidate) → search.ts (its hill climb) → window.ts (fallback rules);
+//   robust fit: robust.ts (global search on peakmap.ts's maps, then refinement) → phase.ts (SNR-weighted
+//     correlation, snr.ts) → phase-noise.ts and reliability.ts (how far to trust it);
+//   candidates.ts holds the candidate vectors every evaluator shares.
+//
 // Illumination-pattern estimation per orientation (reference: cal_modamp, plus the predict
 // script's averaging and fallback rules). Returns plain numbers; every tensor is freed.
 import {
@@ -9,42 +17,21 @@ import {
   type Tensor,
   tidy,
   withNumThreads,
-} from '../engine/index.js';
-import { apodize } from './apodize.js';
+} from '../../engine/index.js';
+import { apodize } from '../apodize.js';
+import { cycleCount, cycleTensor, type RawStack } from '../frames.js';
+import { frequencySteps, type ImageGrid } from '../grid.js';
+import { modulationDepth, type PatternOrientation } from '../illumination.js';
+import { type OtfTable, otfTableForGrid, type RadialOtf } from '../otf.js';
+import { expectedMagnitudePerUm, type SimParameters } from '../params.js';
 import { separateBands } from './bands.js';
-import { cycleCount, cycleTensor, type RawStack } from './frames.js';
-import { frequencySteps, type ImageGrid } from './grid.js';
-import { type OtfTable, otfTableForGrid, type RadialOtf } from './otf.js';
-import { ModampEvaluator, type OverlapSettings } from './overlap.js';
-import { expectedMagnitudePerUm, type SimParameters } from './params.js';
+import type { OverlapSettings } from './candidates.js';
+import { ModampEvaluator } from './overlap.js';
 import { PhaseCorrelator } from './phase.js';
 import type { Reliability } from './reliability.js';
 import { robustSearch } from './robust.js';
 import { type Candidate, runSearches, type SearchResult, searchOrientation } from './search.js';
 import { angleDiff, checkWindow, DEFAULT_WINDOW, type SearchWindow } from './window.js';
-
-/** One orientation's illumination pattern in the `rdl estimate --json` convention (fit and simulator truth alike). */
-export interface PatternOrientation {
-  /** Pattern vector used downstream (after fallback), cycles/µm, [kx, ky] with x the column axis. */
-  k0PerUm: [number, number];
-  /** atan2(ky, kx), rad. */
-  angleRad: number;
-  /** |k0|, cycles/µm. */
-  magnitudePerUm: number;
-  /** Line spacing 1/|k0|, µm. */
-  spacingUm: number;
-  /**
-   * Pattern phase φ0, rad, origin at pixel (H/2, W/2): I ∝ 1 + m cos(2πk0·r + φ0). The reference
-   * fit: −arg(modamp); the robust fit: −arg of the SNR-weighted correlation (phase.ts).
-   */
-  phaseRad: number;
-  /** The reference's normalised modamp [re, im]; |modamp| = (m/2)/(1 + m²/4) for ideal data. */
-  modamp: [number, number];
-  /** Modulation depth m recovered from |modamp| (see modulationDepth); noise biases it low. */
-  modulation: number;
-  /** True when the angle or the magnitude was replaced by the preset. */
-  fallback: boolean;
-}
 
 export interface OrientationEstimate extends PatternOrientation {
   /** Why: 'angle' and/or 'magnitude'. */
@@ -74,18 +61,6 @@ export interface EstimateOptions {
   fit?: 'robust' | 'reference';
   /** The robust fit's search window (default ±0.1 rad, ±5% in |k0|); its edges are also the fallback limits. */
   window?: Partial<SearchWindow>;
-}
-
-/**
- * Modulation depth m from |modamp| = a: inverting a = (m/2)/(1 + m²/4) gives
- * m/2 = (1 − √(1 − 4a²))/(2a), the root with m ≤ 2 (m ≈ 2a for small a). a ≥ 1/2 is impossible
- * for ideal data (the maximum, at m = 2); such values (noise) are reported as 2.
- */
-export function modulationDepth(absModamp: number): number {
-  const a = Math.abs(absModamp);
-  if (a === 0) return 0;
-  if (a >= 0.5) return 2;
-  return (1 - Math.sqrt(1 - 4 * a * a)) / a;
 }
 
 /** The overlap cutoff radius R, cycles/µm: overlapCutoffNA·2/λexc, at most the Nyquist radius. */

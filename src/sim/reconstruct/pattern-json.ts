@@ -3,8 +3,8 @@
 // or an array of groups (`--all-cycles`), each applying to its cycles. Every problem names the
 // field, e.g. `params.json: orientations[1].phaseRad: expected a finite number (rad), got nothing`.
 import { readFileSync } from 'node:fs';
-import { InputFileError, ParameterError } from '../errors.js';
-import { modulationDepth } from './estimate.js';
+import { InputFileError, ParameterError } from '../../errors.js';
+import { modulationDepth } from '../illumination.js';
 import type { WienerPattern } from './wiener.js';
 
 export interface PatternGroup {

@@ -7,7 +7,7 @@
 //    the true vector may lie outside the window.
 //  - modulation: m from the final |modamp| (biased low by noise; see estimate.ts);
 //  - phaseSdRad: the phase's standard error from the cycle's own noise (phase-noise.ts).
-import { modulationDepth } from './estimate.js';
+import { modulationDepth } from '../illumination.js';
 
 export interface CoarseSample {
   /** Pattern vector, cycles/µm. */
