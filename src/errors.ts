@@ -44,6 +44,12 @@ export class EngineUnavailableError extends RdlError {
   override name = 'EngineUnavailableError';
 }
 
+/** A long job stopped by the user (Ctrl-C) after saving what lets it resume; exit code 130 as for SIGINT. */
+export class InterruptedError extends RdlError {
+  override name = 'InterruptedError';
+  readonly exitCode = 130;
+}
+
 function describe(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v);
   if (v === undefined) return 'nothing';

@@ -1,7 +1,7 @@
 // The command-line front end: parsing, exit codes and error display only. Each command lives in
 // its own file under commands/ and is listed in commands/index.ts.
 import { Command, CommanderError } from 'commander';
-import { RdlError } from '../errors.js';
+import { InterruptedError, RdlError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { commands } from './commands/index.js';
 
@@ -29,7 +29,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     if (err instanceof RdlError) {
       process.stderr.write(`rdl: ${err.message}\n`);
-      return 1;
+      return err instanceof InterruptedError ? err.exitCode : 1;
     }
     if (process.env.RDL_DEBUG) throw err;
     const message = err instanceof Error ? err.message : String(err);

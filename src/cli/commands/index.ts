@@ -8,6 +8,7 @@ import { registerModels } from './models.js';
 import { registerPredict } from './predict.js';
 import { registerReconstruct } from './reconstruct.js';
 import { registerSimulate } from './simulate.js';
+import { registerTrain } from './train.js';
 
 /** Every command of the CLI; each file adds one. */
 export const commands: Array<(program: Command) => void> = [
@@ -20,4 +21,5 @@ export const commands: Array<(program: Command) => void> = [
   registerMetrics,
   registerModels,
   registerPredict,
+  registerTrain,
 ];
