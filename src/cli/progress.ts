@@ -20,11 +20,15 @@ export class TrainProgress {
   #lastVal = '–';
 
   handle(e: TrainEvent): void {
-    if (e.kind === 'message') return this.#line(e.text);
+    if (e.kind === 'message') {
+      this.#line(e.text);
+      return;
+    }
     if (e.kind === 'validation') {
       const r = e.record;
       this.#lastVal = `PSNR ${r.psnr.toFixed(2)} dB, SSIM ${r.ssim.toFixed(3)}, NRMSE ${r.nrmse.toFixed(4)}${e.best ? ' (best)' : ''}`;
-      return this.#line(`validation at iteration ${r.iteration}: ${this.#lastVal}`);
+      this.#line(`validation at iteration ${r.iteration}: ${this.#lastVal}`);
+      return;
     }
     const fields = {
       loss: e.loss.toPrecision(4),
