@@ -4,6 +4,14 @@ import { ioBenchmarks } from './io.js';
 import { modelBenchmarks } from './models.js';
 import { reconBenchmarks } from './recon.js';
 import { simBenchmarks } from './sim.js';
+import { trainBenchmarks } from './train.js';
 
 /** Every benchmark suite; each area adds its own file. */
-export const suites: Benchmark[][] = [engineBenchmarks, ioBenchmarks, simBenchmarks, reconBenchmarks, modelBenchmarks];
+export const suites: Benchmark[][] = [
+  engineBenchmarks,
+  ioBenchmarks,
+  simBenchmarks,
+  reconBenchmarks,
+  modelBenchmarks,
+  trainBenchmarks,
+];
