@@ -163,7 +163,7 @@ export async function trainDenoise(job: TrainDenoiseJob): Promise<TrainResult> {
   const task: TrainingTask<DenoiseSample[]> = {
     plateauMonitor: 'val-nrmse',
     prepare: async (_i, rng) => {
-      const picks = Array.from({ length: o.batchSize }, () => data.train[rng.int(data.train.length)]!);
+      const picks = Array.from({ length: o.batchSize }, () => data.train[rng.int(0, data.train.length - 1)]!);
       const crops = picks.map((s) => randomCrop(s.width, s.height, o.patch, rng));
       const side = Math.min(...crops.map((c) => c.side));
       const loaded = await loader.load(picks.map((s) => s.pair));

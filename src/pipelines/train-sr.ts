@@ -64,7 +64,7 @@ export async function trainSr(job: TrainSrJob): Promise<TrainResult> {
     plateauMonitor: 'train-loss',
     prepare: async (_i, rng) => {
       // Samples with replacement, as the reference's np.random.choice; the crops drawn before any await.
-      const picks = Array.from({ length: o.batchSize }, () => data.train[rng.int(data.train.length)]!);
+      const picks = Array.from({ length: o.batchSize }, () => data.train[rng.int(0, data.train.length - 1)]!);
       const crops = picks.map((s) => randomCrop(s.width, s.height, o.patch, rng));
       const side = Math.min(...crops.map((k) => k.side));
       const loaded = await loader.load(picks.map((s) => s.pair));

@@ -15,7 +15,7 @@ export interface Crop {
 /** A random patch of `side` px (the whole sample when side is null), drawn from rng. */
 export function randomCrop(width: number, height: number, side: number | null, rng: Rng): Crop {
   if (side === null || (side >= width && side >= height)) return { x: 0, y: 0, side: Math.min(width, height) };
-  return { x: rng.int(width - side + 1), y: rng.int(height - side + 1), side };
+  return { x: rng.int(0, width - side), y: rng.int(0, height - side), side };
 }
 
 /** The central patch (validation: the same pixels every time). */
