@@ -17,8 +17,8 @@
 //   standard MRC stores the cell size in Å, so spacing = xlen/mx/1e4 µm. `cellA` keeps the raw
 //   values either way.
 import { closeSync } from 'node:fs';
-import { InputFileError, ParameterError } from '../errors.js';
-import { writeFileAtomic } from './atomic.js';
+import { InputFileError, ParameterError, ShapeError } from '../errors.js';
+import { AtomicFile } from './atomic.js';
 import { floatToHalf, halfToFloat, MAX_ELEMENTS, openInput, readExactly, swapBytes } from './binary.js';
 
 export interface MrcHeader {
@@ -35,8 +35,8 @@ export interface MrcHeader {
   next: number;
   littleEndian: boolean;
   labels: string[];
-  /** Pixel spacing in µm; null when cell or grid is 0. */
-  pixelSizeUm: { x: number; y: number; z: number } | null;
+  /** Pixel spacing in µm; null when the x or y cell (or grid) is 0; z null when its cell is 0 (not stated). */
+  pixelSizeUm: { x: number; y: number; z: number | null } | null;
   dmin: number;
   dmax: number;
   dmean: number;
@@ -117,10 +117,16 @@ export function parseMrcHeader(bytes: Uint8Array, path: string): MrcHeader {
   const [mx, my, mz] = [i32(28), i32(32), i32(36)];
   const cellA: [number, number, number] = [f32(40), f32(44), f32(48)];
   let pixelSizeUm: MrcHeader['pixelSizeUm'] = null;
-  if (priism && cellA.every((c) => c > 0 && Number.isFinite(c))) {
-    pixelSizeUm = { x: cellA[0], y: cellA[1], z: cellA[2] };
-  } else if (!priism && mx > 0 && my > 0 && mz > 0 && cellA.every((c) => c > 0 && Number.isFinite(c))) {
-    pixelSizeUm = { x: cellA[0] / mx / 1e4, y: cellA[1] / my / 1e4, z: cellA[2] / mz / 1e4 };
+  // A z cell of 0 means "no z spacing" (rdl writes 0 for time-lapses and unknown spacings); x and y must be stated.
+  const pos = (c: number) => c > 0 && Number.isFinite(c);
+  if (priism && pos(cellA[0]) && pos(cellA[1])) {
+    pixelSizeUm = { x: cellA[0], y: cellA[1], z: pos(cellA[2]) ? cellA[2] : null };
+  } else if (!priism && mx > 0 && my > 0 && pos(cellA[0]) && pos(cellA[1])) {
+    pixelSizeUm = {
+      x: cellA[0] / mx / 1e4,
+      y: cellA[1] / my / 1e4,
+      z: mz > 0 && pos(cellA[2]) ? cellA[2] / mz / 1e4 : null,
+    };
   }
   const nlabl = Math.max(0, Math.min(10, i32(220)));
   const labels: string[] = [];
@@ -304,13 +310,22 @@ function encode(data: MrcData, mode: number, le: boolean): Uint8Array {
   return bytes;
 }
 
-function stats(data: MrcData, mode: number): { min: number; max: number; mean: number; rms: number } {
+/**
+ * Running statistics over the values written so far. One running sum across all write() calls,
+ * so a stack written in pieces gets the same header bytes as one written whole.
+ */
+interface Stats {
+  n: number;
+  min: number;
+  max: number;
+  sum: number;
+  sq: number;
+}
+
+function accumulate(s: Stats, data: MrcData, mode: number): void {
   // Mode 4: statistics of the amplitude, as IMOD reports them.
   const n = mode === 4 ? data.length / 2 : data.length;
-  let min = Number.POSITIVE_INFINITY;
-  let max = Number.NEGATIVE_INFINITY;
-  let sum = 0;
-  let sq = 0;
+  let { min, max, sum, sq } = s;
   for (let i = 0; i < n; i++) {
     const x = mode === 4 ? Math.hypot(data[2 * i]!, data[2 * i + 1]!) : data[i]!;
     if (x < min) min = x;
@@ -318,8 +333,13 @@ function stats(data: MrcData, mode: number): { min: number; max: number; mean: n
     sum += x;
     sq += x * x;
   }
-  const mean = n ? sum / n : 0;
-  return { min: n ? min : 0, max: n ? max : 0, mean, rms: n ? Math.sqrt(Math.max(0, sq / n - mean * mean)) : 0 };
+  Object.assign(s, { n: s.n + n, min, max, sum, sq });
+}
+
+function finish(s: Stats): { min: number; max: number; mean: number; rms: number } {
+  const { n } = s;
+  const mean = n ? s.sum / n : 0;
+  return { min: n ? s.min : 0, max: n ? s.max : 0, mean, rms: n ? Math.sqrt(Math.max(0, s.sq / n - mean * mean)) : 0 };
 }
 
 export interface WriteMrcOptions {
@@ -327,38 +347,28 @@ export interface WriteMrcOptions {
   mode?: number;
   /** Header to keep (read from a file, or that file's path): labels, cell, extended header, byte order. */
   template?: MrcHeader | string;
-  pixelSizeUm?: { x: number; y: number; z: number };
+  /** Pixel spacing in µm; z null (or absent) writes a z cell of 0: no z spacing stated. */
+  pixelSizeUm?: { x: number; y: number; z?: number | null };
   labels?: string[];
   /** Files never to overwrite. */
   inputs?: string[];
 }
 
 /**
- * Writes data (row-major [z][y][x]) as MRC, atomically. With a template, its 1024-byte header
- * and extended header are copied and only dimensions, mode, statistics (and the pixel size or
- * labels when given) are updated — as the reference writes denoised output with the input's header.
+ * The header (1024 bytes + extended header) for dims and mode, statistics left for commit. With a
+ * template, its bytes are copied and only dimensions, mode (and the pixel size or labels when
+ * given) are updated — as the reference writes denoised output with the input's header.
  */
-export function writeMrc(
-  path: string,
-  data: MrcData,
+function buildHeader(
   dims: { nx: number; ny: number; nz: number },
-  opts: WriteMrcOptions = {},
-): void {
+  mode: number,
+  signed: boolean,
+  tpl: MrcHeader | undefined,
+  opts: WriteMrcOptions,
+): Uint8Array {
   const { nx, ny, nz } = dims;
-  for (const [k, n] of Object.entries(dims)) {
-    if (!(Number.isInteger(n) && n > 0 && n < 2 ** 31)) throw new ParameterError(`dims.${k}`, 'a positive integer', n);
-  }
-  const mode = opts.mode ?? defaultMode(data);
-  if (!(mode in MODES)) throw new ParameterError('mode', 'one of 0, 1, 2, 4, 6, 12', mode);
-  const expected = nx * ny * nz * (mode === 4 ? 2 : 1);
-  if (data.length !== expected) {
-    throw new ParameterError('data.length', `${expected} for ${nx}×${ny}×${nz} mode ${mode}`, data.length);
-  }
-  const tpl = typeof opts.template === 'string' ? readMrcHeader(opts.template) : opts.template;
   const tplRaw = tpl ? rawHeaders.get(tpl) : undefined;
   const le = tpl?.littleEndian ?? true;
-  const inputs = [...(opts.inputs ?? []), ...(typeof opts.template === 'string' ? [opts.template] : [])];
-
   const head = new Uint8Array(tplRaw ? tplRaw.byteLength : HEADER);
   if (tplRaw) head.set(tplRaw);
   const v = new DataView(head.buffer);
@@ -387,7 +397,7 @@ export function writeMrc(
     if (opts.pixelSizeUm) {
       v.setFloat32(40, opts.pixelSizeUm.x, le);
       v.setFloat32(44, opts.pixelSizeUm.y, le);
-      v.setFloat32(48, opts.pixelSizeUm.z, le);
+      v.setFloat32(48, opts.pixelSizeUm.z ?? 0, le);
     }
   } else {
     // Standard MRC: grid = dims, cell (Å) = grid × spacing (µm) × 1e4, keeping the spacing.
@@ -397,17 +407,12 @@ export function writeMrc(
     v.setInt32(36, nz, le);
     v.setFloat32(40, px ? px.x * 1e4 * nx : 0, le);
     v.setFloat32(44, px ? px.y * 1e4 * ny : 0, le);
-    v.setFloat32(48, px ? px.z * 1e4 * nz : 0, le);
+    v.setFloat32(48, px?.z ? px.z * 1e4 * nz : 0, le);
   }
   if (mode === 0) {
     v.setInt32(152, IMOD_STAMP, le);
-    v.setInt32(156, (v.getInt32(156, le) & ~1) | (data instanceof Int8Array ? 1 : 0), le);
+    v.setInt32(156, (v.getInt32(156, le) & ~1) | (signed ? 1 : 0), le);
   }
-  const s = stats(data, mode);
-  v.setFloat32(76, s.min, le);
-  v.setFloat32(80, s.max, le);
-  v.setFloat32(84, s.mean, le);
-  v.setFloat32(216, s.rms, le);
   if (opts.labels) {
     if (opts.labels.length > 10) throw new ParameterError('labels', 'at most 10 labels', opts.labels.length);
     head.fill(0, 224, HEADER);
@@ -416,5 +421,130 @@ export function writeMrc(
     });
     v.setInt32(220, opts.labels.length, le);
   }
-  writeFileAtomic(path, [head, encode(data, mode, le)], inputs);
+  return head;
+}
+
+/**
+ * Writes an MRC file section by section (memory ∝ the sections of one write() call) to a
+ * temporary file renamed over `path` at commit; the header, with statistics over all sections,
+ * is written last. Open with openMrcWriter; writeMrc is the one-call form.
+ */
+export class MrcWriter {
+  private readonly file: AtomicFile;
+  private readonly head: Uint8Array;
+  private readonly le: boolean;
+  private readonly sectionBytes: number;
+  private readonly sectionValues: number;
+  private readonly stats: Stats = { n: 0, min: Number.POSITIVE_INFINITY, max: Number.NEGATIVE_INFINITY, sum: 0, sq: 0 };
+  private written = 0;
+
+  /** See openMrcWriter. */
+  constructor(
+    readonly path: string,
+    readonly dims: { nx: number; ny: number; nz: number },
+    readonly mode: number,
+    private readonly signed: boolean,
+    opts: Omit<WriteMrcOptions, 'mode'> = {},
+  ) {
+    for (const [k, n] of Object.entries(dims)) {
+      if (!(Number.isInteger(n) && n > 0 && n < 2 ** 31))
+        throw new ParameterError(`dims.${k}`, 'a positive integer', n);
+    }
+    if (!(mode in MODES)) throw new ParameterError('mode', 'one of 0, 1, 2, 4, 6, 12', mode);
+    const tpl = typeof opts.template === 'string' ? readMrcHeader(opts.template) : opts.template;
+    this.head = buildHeader(dims, mode, signed, tpl, opts);
+    this.le = tpl?.littleEndian ?? true;
+    this.sectionValues = dims.nx * dims.ny * (mode === 4 ? 2 : 1);
+    this.sectionBytes = dims.nx * dims.ny * MODES[mode]!.bytes;
+    const inputs = [...(opts.inputs ?? []), ...(typeof opts.template === 'string' ? [opts.template] : [])];
+    this.file = new AtomicFile(path, inputs); // last: nothing to clean up if the checks above throw
+  }
+
+  /** z sections written so far. */
+  get framesWritten(): number {
+    return this.written;
+  }
+
+  /** Appends whole z sections (row-major [z][y][x]; mode 4 interleaved re, im). */
+  write(data: MrcData): void {
+    const k = data.length / this.sectionValues;
+    if (!(Number.isInteger(k) && k > 0 && this.written + k <= this.dims.nz)) {
+      throw new ParameterError(
+        'data.length',
+        `a multiple of ${this.sectionValues} (${this.dims.nx}×${this.dims.ny} mode ${this.mode}), at most ${this.dims.nz - this.written} sections`,
+        data.length,
+      );
+    }
+    if (this.mode === 0 && data instanceof Int8Array !== this.signed) {
+      throw new ParameterError('data', this.signed ? 'Int8Array' : 'Uint8Array', data.constructor.name);
+    }
+    const bytes = encode(data, this.mode, this.le);
+    this.file.write(bytes, this.head.byteLength + this.written * this.sectionBytes);
+    accumulate(this.stats, data, this.mode);
+    this.written += k;
+  }
+
+  /** Writes the header with the statistics and renames the file into place; all nz sections must be written. */
+  commit(): void {
+    if (this.file.open && this.written !== this.dims.nz) {
+      this.abort();
+      throw new ShapeError(`${this.path}: ${this.written} of ${this.dims.nz} sections written; nothing was saved`);
+    }
+    const s = finish(this.stats);
+    const v = new DataView(this.head.buffer);
+    v.setFloat32(76, s.min, this.le);
+    v.setFloat32(80, s.max, this.le);
+    v.setFloat32(84, s.mean, this.le);
+    v.setFloat32(216, s.rms, this.le);
+    this.file.write(this.head, 0);
+    this.file.commit();
+  }
+
+  /** Removes the temporary file; a no-op after commit or a first abort. */
+  abort(): void {
+    this.file.abort();
+  }
+
+  [Symbol.dispose](): void {
+    this.abort();
+  }
+}
+
+/**
+ * Opens an MRC writer for dims (nz sections in all) and mode; `signed` picks int8 for mode 0.
+ * Refuses an input path and a missing or read-only folder here, before any work is done.
+ */
+export function openMrcWriter(
+  path: string,
+  dims: { nx: number; ny: number; nz: number },
+  mode: number,
+  opts: Omit<WriteMrcOptions, 'mode'> & { signed?: boolean } = {},
+): MrcWriter {
+  return new MrcWriter(path, dims, mode, opts.signed ?? false, opts);
+}
+
+/** Writes data (row-major [z][y][x]) as MRC, atomically: one MrcWriter write and commit. */
+export function writeMrc(
+  path: string,
+  data: MrcData,
+  dims: { nx: number; ny: number; nz: number },
+  opts: WriteMrcOptions = {},
+): void {
+  const mode = opts.mode ?? defaultMode(data);
+  const expected = dims.nx * dims.ny * dims.nz * (mode === 4 ? 2 : 1);
+  if (data.length !== expected) {
+    throw new ParameterError(
+      'data.length',
+      `${expected} for ${dims.nx}×${dims.ny}×${dims.nz} mode ${mode}`,
+      data.length,
+    );
+  }
+  const { mode: _, ...rest } = opts;
+  const w = openMrcWriter(path, dims, mode, { ...rest, signed: data instanceof Int8Array });
+  try {
+    w.write(data);
+    w.commit();
+  } finally {
+    w.abort();
+  }
 }

@@ -4,12 +4,12 @@ import { closeSync, readSync } from 'node:fs';
 import { extname } from 'node:path';
 import { InputFileError, ParameterError } from '../errors.js';
 import { openInput } from './binary.js';
-import { type MrcData, type MrcHeader, readMrc, writeMrc } from './mrc.js';
-import { readTiff, type TiffData, type TiffInfo, writeTiff } from './tiff.js';
+import { type MrcData, type MrcHeader, readMrc } from './mrc.js';
+import type { StackData, StackDtype, StackFormat } from './stack-types.js';
+import { MRC_EXT, openStackWriter, outputFormat, TIFF_EXT } from './stack-writer.js';
+import { dtypeOfArray, readTiff, type TiffInfo } from './tiff.js';
 
-export type StackFormat = 'mrc' | 'tiff';
-export type StackDtype = 'uint8' | 'int8' | 'uint16' | 'int16' | 'uint32' | 'int32' | 'float32' | 'complex64';
-export type StackData = MrcData | TiffData;
+export type { StackData, StackDtype, StackFormat } from './stack-types.js';
 
 export interface ImageStack {
   format: StackFormat;
@@ -27,15 +27,12 @@ export interface ImageStack {
   tiff?: TiffInfo;
 }
 
-const MRC_EXT = new Set(['.mrc', '.dv', '.st', '.map', '.rec', '.ali', '.mrcs']);
-const TIFF_EXT = new Set(['.tif', '.tiff', '.btf', '.tf8']);
-
 /** The format of a file, from its first bytes (TIFF's byte-order mark and magic), else its extension. */
 export function detectFormat(path: string): StackFormat {
   const { fd, size } = openInput(path);
-  const head = Buffer.alloc(4);
+  const head = Buffer.alloc(212);
   try {
-    if (size >= 4) readSync(fd, head, 0, 4, 0);
+    if (size >= 4) readSync(fd, head, 0, Math.min(size, 212), 0);
   } finally {
     closeSync(fd);
   }
@@ -47,12 +44,24 @@ export function detectFormat(path: string): StackFormat {
   )
     return 'tiff';
   const ext = extname(path).toLowerCase();
-  if (TIFF_EXT.has(ext)) return 'tiff'; // the TIFF reader then names what is wrong
+  if (TIFF_EXT.has(ext)) {
+    if (size >= 1024 && looksLikeMrc(head)) {
+      throw new InputFileError(path, 'not a TIFF file: it has an MRC header; rename it to .mrc to read it as MRC');
+    }
+    return 'tiff'; // the TIFF reader then names what is wrong
+  }
   if (MRC_EXT.has(ext)) return 'mrc';
   throw new InputFileError(
     path,
     `unknown file format (expected MRC: ${[...MRC_EXT].join(' ')} or TIFF: ${[...TIFF_EXT].join(' ')})`,
   );
+}
+
+/** An MRC header's stamps: 'MAP ' at byte 208 (MRC2000 and later) or Priism's nDVID −16224 at 96. */
+function looksLikeMrc(head: Buffer): boolean {
+  if (head.length < 212) return false;
+  if (head.toString('latin1', 208, 212) === 'MAP ') return true;
+  return head.readInt16LE(96) === -16224 || head.readInt16BE(96) === -16224;
 }
 
 function mrcDtype(h: MrcHeader, data: MrcData): StackDtype {
@@ -95,8 +104,9 @@ export function readImageStack(path: string, opts: { frames?: [number, number] }
 }
 
 /**
- * Writes a stack as MRC or TIFF by the output's extension. `template` (an MRC header or file)
- * keeps the input's header for MRC output, as the reference does for denoised results.
+ * Writes a stack as MRC or TIFF by the output's extension, atomically: one openStackWriter write
+ * and commit. `template` (an MRC header or file) keeps the input's header for MRC output, as the
+ * reference does for denoised results.
  */
 export function writeImageStack(
   path: string,
@@ -106,35 +116,23 @@ export function writeImageStack(
     pixelSizeUm?: { x: number; y: number; z?: number | null } | null;
     template?: MrcHeader | string;
     inputs?: string[];
+    /** Frames are time points (ImageJ frames, T), e.g. one image per SIM cycle. */
+    timeLapse?: boolean;
   } = {},
 ): void {
-  const ext = extname(path).toLowerCase();
-  const px = opts.pixelSizeUm ?? undefined;
-  const inputs = opts.inputs ?? [];
-  if (MRC_EXT.has(ext)) {
-    if (data instanceof Uint32Array || data instanceof Int32Array) {
-      throw new ParameterError('data', 'uint8/int8/int16/uint16/float32 for MRC', data.constructor.name);
-    }
-    // MRC stores a z spacing; when unknown, the x spacing (isotropic) is the least surprising.
-    const pixelSizeUm = px ? { x: px.x, y: px.y, z: px.z ?? px.x } : undefined;
-    writeMrc(
-      path,
-      data,
-      { nx: dims.width, ny: dims.height, nz: dims.frames },
-      {
-        ...(pixelSizeUm ? { pixelSizeUm } : {}),
-        ...(opts.template ? { template: opts.template } : {}),
-        inputs,
-      },
-    );
-  } else if (TIFF_EXT.has(ext)) {
-    writeTiff(
-      path,
-      data,
-      { width: dims.width, height: dims.height, pages: dims.frames },
-      { ...(px ? { pixelSizeUm: px } : {}), inputs },
-    );
-  } else {
-    throw new ParameterError('output', 'a file name ending in .mrc or .tif', path);
+  const format = outputFormat(path);
+  if (format === 'mrc' && (data instanceof Uint32Array || data instanceof Int32Array)) {
+    throw new ParameterError('data', 'uint8/int8/int16/uint16/float32 for MRC', data.constructor.name);
+  }
+  const expected = dims.width * dims.height * dims.frames;
+  if (data.length !== expected) {
+    throw new ParameterError('data.length', `${expected} for ${dims.width}×${dims.height}×${dims.frames}`, data.length);
+  }
+  const w = openStackWriter(path, dims, dtypeOfArray(data), opts);
+  try {
+    w.write(data);
+    w.commit();
+  } finally {
+    w.abort();
   }
 }

@@ -9,8 +9,8 @@
 // from the strip offsets into the output array (one positioned read per contiguous run), which a
 // generic decoder that first loads the whole file into memory cannot do.
 import { closeSync } from 'node:fs';
-import { InputFileError, ParameterError } from '../errors.js';
-import { writeFileAtomic } from './atomic.js';
+import { InputFileError, ParameterError, ShapeError } from '../errors.js';
+import { AtomicFile } from './atomic.js';
 import { MAX_ELEMENTS, openInput, readExactly, swapBytes } from './binary.js';
 import { COMPRESSION_NAMES, CodecError, decompress, undoPredictor } from './tiff-codecs.js';
 import { buildImageJDescription, type ImageJMeta, parseImageJDescription, unitToMicrons } from './tiff-imagej.js';
@@ -34,14 +34,15 @@ export interface TiffInfo {
   pixelSizeUm: { x: number; y: number; z: number | null } | null;
 }
 
-const ARRAYS: Record<TiffDtype, { bytes: number; make: (b: ArrayBuffer) => TiffData; format: number }> = {
-  uint8: { bytes: 1, make: (b) => new Uint8Array(b), format: 1 },
-  int8: { bytes: 1, make: (b) => new Int8Array(b), format: 2 },
-  uint16: { bytes: 2, make: (b) => new Uint16Array(b), format: 1 },
-  int16: { bytes: 2, make: (b) => new Int16Array(b), format: 2 },
-  uint32: { bytes: 4, make: (b) => new Uint32Array(b), format: 1 },
-  int32: { bytes: 4, make: (b) => new Int32Array(b), format: 2 },
-  float32: { bytes: 4, make: (b) => new Float32Array(b), format: 3 },
+type TypedArrayCtor = new (b: ArrayBuffer) => TiffData;
+const ARRAYS: Record<TiffDtype, { bytes: number; type: TypedArrayCtor; format: number }> = {
+  uint8: { bytes: 1, type: Uint8Array, format: 1 },
+  int8: { bytes: 1, type: Int8Array, format: 2 },
+  uint16: { bytes: 2, type: Uint16Array, format: 1 },
+  int16: { bytes: 2, type: Int16Array, format: 2 },
+  uint32: { bytes: 4, type: Uint32Array, format: 1 },
+  int32: { bytes: 4, type: Int32Array, format: 2 },
+  float32: { bytes: 4, type: Float32Array, format: 3 },
 };
 
 /** Bytes per value of each TIFF field type. */
@@ -390,7 +391,7 @@ export class TiffReader {
       readExactly(this.fd, out.subarray(outOff, outOff + len), fileOff, this.path);
       if (!this.littleEndian) swapBytes(out.subarray(outOff, outOff + len), bytesPer);
     }
-    return ARRAYS[dtype].make(out.buffer);
+    return new ARRAYS[dtype].type(out.buffer);
   }
 
   /**
@@ -506,20 +507,258 @@ export interface WriteTiffOptions {
   /** Pixel spacing in µm (z written as ImageJ's spacing). */
   pixelSizeUm?: { x: number; y: number; z?: number | null };
   /**
-   * ImageJ hyperstack axes; channels·slices·frames must equal the page count, pages ordered as
-   * ImageJ stores them (channel fastest, then slice, then frame: TZCYX). Default: all slices.
+   * ImageJ hyperstack axes (an input's TiffInfo.imagej fits); channels·slices·frames must equal
+   * the page count, pages ordered as ImageJ stores them (channel fastest, then slice, then frame:
+   * TZCYX). Default: all slices.
    */
-  axes?: { channels?: number; slices?: number; frames?: number };
-  /** Force BigTIFF; by default it is used only when the file would pass 4 GB. */
+  axes?: { channels?: number; slices?: number; frames?: number } | null;
+  /** Force BigTIFF (or classic); by default BigTIFF is used only when the file would pass 4 GB. */
   bigTiff?: boolean;
   /** Files never to overwrite. */
   inputs?: string[];
 }
 
+/** Room for "min=…\nmax=…\n" in the description slot: a JS number prints in at most 25 characters. */
+const RANGE_ROOM = 2 * (4 + 32 + 1);
+const N_TAGS = 15;
+
 /**
  * Writes an uncompressed little-endian grayscale stack with ImageJ hyperstack metadata, one strip
- * per page (as ImageJ does), so Fiji and napari open it with its axes and pixel size.
+ * per page (as ImageJ does), so Fiji and napari open it with its axes and pixel size. Pages are
+ * written as they come (memory ∝ one write() call) to a temporary file renamed over `path` at
+ * commit. Layout: header | description slot | page data (contiguous) | IFDs (each followed by
+ * its rationals). The description ends with the display range (min/max), known only at commit,
+ * so a fixed NUL-padded slot is reserved for it. Open with openTiffWriter; writeTiff is the
+ * one-call form.
  */
+export class TiffWriter {
+  private readonly file: AtomicFile;
+  private readonly big: boolean;
+  private readonly pageBytes: number;
+  private readonly dataAt: number;
+  private readonly meta: ImageJMeta;
+  private lo = Number.POSITIVE_INFINITY;
+  private hi = Number.NEGATIVE_INFINITY;
+  private written = 0;
+
+  /** See openTiffWriter. */
+  constructor(
+    readonly path: string,
+    readonly dims: { width: number; height: number; pages: number },
+    readonly dtype: TiffDtype,
+    private readonly opts: WriteTiffOptions = {},
+  ) {
+    const { width, height, pages } = dims;
+    for (const [k, n] of Object.entries(dims)) {
+      if (!(Number.isInteger(n) && n > 0 && n < 2 ** 31))
+        throw new ParameterError(`dims.${k}`, 'a positive integer', n);
+    }
+    if (!Object.hasOwn(ARRAYS, dtype)) throw new ParameterError('dtype', Object.keys(ARRAYS).join(', '), dtype);
+    this.pageBytes = width * height * ARRAYS[dtype].bytes;
+    if (this.pageBytes >= 2 ** 32) {
+      throw new ParameterError('dims', 'pages under 4 GB each', `${this.pageBytes} bytes per page`);
+    }
+    const channels = opts.axes?.channels ?? 1;
+    const frames = opts.axes?.frames ?? 1;
+    const slices = opts.axes?.slices ?? pages / (channels * frames);
+    if (channels * slices * frames !== pages || !Number.isInteger(slices)) {
+      throw new ParameterError('axes', `channels·slices·frames = ${pages} pages`, { channels, slices, frames });
+    }
+    const px = opts.pixelSizeUm;
+    this.meta = {
+      images: pages,
+      channels,
+      slices,
+      frames,
+      unit: px ? 'micron' : undefined,
+      spacing: px?.z ?? undefined,
+    };
+    const slot = Buffer.byteLength(buildImageJDescription(this.meta)) + RANGE_ROOM + 1; // + NUL
+    const dataBytes = this.pageBytes * pages;
+    this.big = opts.bigTiff ?? 8 + dataBytes + slot + pages * 300 >= 2 ** 32;
+    this.dataAt = Math.ceil(((this.big ? 16 : 8) + slot) / 16) * 16; // page data 16-byte aligned
+    const end = this.dataAt + dataBytes + pages * this.ifdStride();
+    if (!this.big && end >= 2 ** 32) {
+      // Classic TIFF offsets are 32-bit: past 4 GB they would wrap around silently.
+      throw new ParameterError('bigTiff', `true for a ${end}-byte file (classic TIFF ends at 4 GB)`, false);
+    }
+    this.file = new AtomicFile(path, opts.inputs ?? []); // last: nothing to clean up if the checks above throw
+  }
+
+  /** Pages written so far. */
+  get framesWritten(): number {
+    return this.written;
+  }
+
+  /** Appends whole pages (row-major [page][y][x]) of the writer's dtype. */
+  write(data: TiffData): void {
+    const k = data.length / (this.dims.width * this.dims.height);
+    if (!(Number.isInteger(k) && k > 0 && this.written + k <= this.dims.pages)) {
+      throw new ParameterError(
+        'data.length',
+        `a multiple of ${this.dims.width}×${this.dims.height}, at most ${this.dims.pages - this.written} pages`,
+        data.length,
+      );
+    }
+    if (!(data instanceof ARRAYS[this.dtype].type)) {
+      throw new ParameterError('data', `${ARRAYS[this.dtype].type.name} (${this.dtype})`, data.constructor.name);
+    }
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength); // little-endian, as the machine
+    this.file.write(bytes, this.dataAt + this.written * this.pageBytes);
+    let { lo, hi } = this;
+    for (let i = 0; i < data.length; i++) {
+      const x = data[i]!;
+      if (x < lo) lo = x;
+      if (x > hi) hi = x;
+    }
+    this.lo = lo;
+    this.hi = hi;
+    this.written += k;
+  }
+
+  /** Fills in the description and writes the IFDs, then renames the file into place; all pages must be written. */
+  commit(): void {
+    const { pages } = this.dims;
+    if (this.file.open && this.written !== pages) {
+      this.abort();
+      throw new ShapeError(`${this.path}: ${this.written} of ${pages} pages written; nothing was saved`);
+    }
+    const range: [number, number] = Number.isFinite(this.lo) && Number.isFinite(this.hi) ? [this.lo, this.hi] : [0, 0];
+    const desc = Buffer.from(`${buildImageJDescription({ ...this.meta, range })}\0`, 'utf8');
+    const headerLen = this.big ? 16 : 8;
+    if (headerLen + desc.length > this.dataAt)
+      throw new Error(`TIFF description of ${desc.length} bytes overflows its slot`);
+    const head = new Uint8Array(this.dataAt); // zeros after the description: the NUL padding
+    const hv = new DataView(head.buffer);
+    const ifdAt = this.dataAt + this.pageBytes * pages;
+    head.set([0x49, 0x49]);
+    if (this.big) {
+      hv.setUint16(2, 43, true);
+      hv.setUint16(4, 8, true);
+      hv.setBigUint64(8, BigInt(ifdAt), true);
+    } else {
+      hv.setUint16(2, 42, true);
+      hv.setUint32(4, ifdAt, true);
+    }
+    head.set(desc, headerLen);
+    this.file.write(head, 0);
+    // IFDs in batches, so their memory does not grow with the page count either.
+    const stride = this.ifdStride();
+    const BATCH = 4096;
+    for (let p = 0; p < pages; p += BATCH) {
+      const n = Math.min(BATCH, pages - p);
+      this.file.write(this.ifds(p, n, ifdAt, desc.length), ifdAt + p * stride);
+    }
+    this.file.commit();
+  }
+
+  /** Removes the temporary file; a no-op after commit or a first abort. */
+  abort(): void {
+    this.file.abort();
+  }
+
+  [Symbol.dispose](): void {
+    this.abort();
+  }
+
+  private ifdLen(): number {
+    return (this.big ? 8 : 2) + N_TAGS * (this.big ? 20 : 12) + (this.big ? 8 : 4);
+  }
+
+  private ifdStride(): number {
+    return this.ifdLen() + 16; // + XResolution and YResolution rationals
+  }
+
+  /** IFDs of pages [first, first + count), for an IFD chain starting at ifdAt. */
+  private ifds(first: number, count: number, ifdAt: number, descLen: number): Uint8Array {
+    const { width, height, pages } = this.dims;
+    const { big, pageBytes, dataAt } = this;
+    const le = true;
+    const ifdLen = this.ifdLen();
+    const ifdStride = this.ifdStride();
+    const out = new Uint8Array(ifdStride * count);
+    const iv = new DataView(out.buffer);
+    // Resolution in pixels per micron as a rational with a 1e6 denominator (ImageJ reads it back to ~1e-6).
+    const ratio = (um: number | undefined): [number, number] => (um && um > 0 ? [Math.round(1e6 / um), 1e6] : [1, 1]);
+    const px = this.opts.pixelSizeUm;
+    const [xn, xd] = ratio(px?.x);
+    const [yn, yd] = ratio(px?.y);
+    const descAt = big ? 16 : 8;
+    for (let p = first; p < first + count; p++) {
+      const at = ifdAt + p * ifdStride;
+      let o = (p - first) * ifdStride;
+      const put = (v: number, size: number) => {
+        if (size === 2) iv.setUint16(o, v, le);
+        else if (size === 4) iv.setUint32(o, v, le);
+        else iv.setBigUint64(o, BigInt(v), le);
+        o += size;
+      };
+      put(N_TAGS, big ? 8 : 2);
+      const ratAt = at + ifdLen;
+      const entry = (tag: number, type: number, count: number, value: number) => {
+        put(tag, 2);
+        put(type, 2);
+        put(count, big ? 8 : 4);
+        // SHORT values sit left-justified in the value field.
+        const field = big ? 8 : 4;
+        if (type === 3) {
+          put(value, 2);
+          put(0, field - 2);
+        } else if (type === 16) put(value, 8);
+        else {
+          put(value, 4);
+          if (big) put(0, 4);
+        }
+      };
+      const longType = big ? 16 : 4;
+      entry(254, 4, 1, 0); // NewSubfileType: full-resolution image
+      entry(256, 4, 1, width);
+      entry(257, 4, 1, height);
+      entry(258, 3, 1, ARRAYS[this.dtype].bytes * 8);
+      entry(259, 3, 1, 1); // no compression
+      entry(262, 3, 1, 1); // BlackIsZero
+      entry(270, 2, p === 0 ? descLen : 1, p === 0 ? descAt : 0); // the string and its NUL, not the padding
+      entry(273, longType, 1, dataAt + p * pageBytes);
+      entry(277, 3, 1, 1);
+      entry(278, 4, 1, height);
+      entry(279, longType, 1, pageBytes);
+      // RATIONAL is 8 bytes: an offset in classic TIFF, inline in BigTIFF.
+      const rational = (tag: number, num: number, den: number, offset: number) => {
+        if (!big) return entry(tag, 5, 1, offset);
+        put(tag, 2);
+        put(5, 2);
+        put(1, 8);
+        put(num, 4);
+        put(den, 4);
+      };
+      rational(282, xn, xd, ratAt);
+      rational(283, yn, yd, ratAt + 8);
+      entry(296, 3, 1, 1); // ResolutionUnit none: ImageJ's unit= line says microns
+      entry(339, 3, 1, ARRAYS[this.dtype].format);
+      put(p + 1 < pages ? at + ifdStride : 0, big ? 8 : 4);
+      iv.setUint32(o, xn, le);
+      iv.setUint32(o + 4, xd, le);
+      iv.setUint32(o + 8, yn, le);
+      iv.setUint32(o + 12, yd, le);
+    }
+    return out;
+  }
+}
+
+/**
+ * Opens a TIFF writer for dims (pages in all) of dtype. Refuses an input path and a missing or
+ * read-only folder here, before any work is done.
+ */
+export function openTiffWriter(
+  path: string,
+  dims: { width: number; height: number; pages: number },
+  dtype: TiffDtype,
+  opts: WriteTiffOptions = {},
+): TiffWriter {
+  return new TiffWriter(path, dims, dtype, opts);
+}
+
+/** Writes a whole stack as TIFF, atomically: one TiffWriter write and commit. */
 export function writeTiff(
   path: string,
   data: TiffData,
@@ -527,134 +766,14 @@ export function writeTiff(
   opts: WriteTiffOptions = {},
 ): void {
   const { width, height, pages } = dims;
-  for (const [k, n] of Object.entries(dims)) {
-    if (!(Number.isInteger(n) && n > 0 && n < 2 ** 31)) throw new ParameterError(`dims.${k}`, 'a positive integer', n);
-  }
   if (data.length !== width * height * pages) {
     throw new ParameterError('data.length', `${width * height * pages} for ${width}×${height}×${pages}`, data.length);
   }
-  const dtype = dtypeOfArray(data);
-  const bytesPer = ARRAYS[dtype].bytes;
-  const pageBytes = width * height * bytesPer;
-  if (pageBytes >= 2 ** 32) throw new ParameterError('dims', 'pages under 4 GB each', `${pageBytes} bytes per page`);
-  const channels = opts.axes?.channels ?? 1;
-  const frames = opts.axes?.frames ?? 1;
-  const slices = opts.axes?.slices ?? pages / (channels * frames);
-  if (channels * slices * frames !== pages || !Number.isInteger(slices)) {
-    throw new ParameterError('axes', `channels·slices·frames = ${pages} pages`, { channels, slices, frames });
+  const w = openTiffWriter(path, dims, dtypeOfArray(data), opts);
+  try {
+    w.write(data);
+    w.commit();
+  } finally {
+    w.abort();
   }
-  const px = opts.pixelSizeUm;
-  const description = buildImageJDescription({
-    images: pages,
-    channels,
-    slices,
-    frames,
-    unit: px ? 'micron' : undefined,
-    spacing: px?.z ?? undefined,
-    range: range(data),
-  });
-  const descBytes = Buffer.from(`${description}\0`, 'utf8');
-  const dataBytes = pageBytes * pages;
-  const big = opts.bigTiff ?? 8 + dataBytes + descBytes.length + pages * 300 >= 2 ** 32;
-  const le = true;
-  const headerLen = big ? 16 : 8;
-  // Layout: header | description | page data (contiguous) | IFDs (each followed by its rationals).
-  const descAt = headerLen;
-  const dataAt = descAt + descBytes.length + (descBytes.length & 1);
-  const ifdAt = dataAt + dataBytes;
-  const entrySize = big ? 20 : 12;
-  const nTags = 15;
-  const ifdLen = (big ? 8 : 2) + nTags * entrySize + (big ? 8 : 4);
-  const ifdStride = ifdLen + 16; // + XResolution and YResolution rationals
-  const header = new Uint8Array(dataAt);
-  const hv = new DataView(header.buffer);
-  header.set([0x49, 0x49]);
-  if (big) {
-    hv.setUint16(2, 43, le);
-    hv.setUint16(4, 8, le);
-    hv.setBigUint64(8, BigInt(ifdAt), le);
-  } else {
-    hv.setUint16(2, 42, le);
-    hv.setUint32(4, ifdAt, le);
-  }
-  header.set(descBytes, descAt);
-  const ifds = new Uint8Array(ifdStride * pages);
-  const iv = new DataView(ifds.buffer);
-  // Resolution in pixels per micron as a rational with a 1e6 denominator (ImageJ reads it back to ~1e-6).
-  const ratio = (um: number | undefined): [number, number] => (um && um > 0 ? [Math.round(1e6 / um), 1e6] : [1, 1]);
-  const [xn, xd] = ratio(px?.x);
-  const [yn, yd] = ratio(px?.y);
-  for (let p = 0; p < pages; p++) {
-    const at = ifdAt + p * ifdStride;
-    let o = p * ifdStride;
-    const put = (v: number, size: number) => {
-      if (size === 2) iv.setUint16(o, v, le);
-      else if (size === 4) iv.setUint32(o, v, le);
-      else iv.setBigUint64(o, BigInt(v), le);
-      o += size;
-    };
-    put(nTags, big ? 8 : 2);
-    const ratAt = at + ifdLen;
-    const entry = (tag: number, type: number, count: number, value: number) => {
-      put(tag, 2);
-      put(type, 2);
-      put(count, big ? 8 : 4);
-      // SHORT values sit left-justified in the value field.
-      const field = big ? 8 : 4;
-      if (type === 3) {
-        put(value, 2);
-        put(0, field - 2);
-      } else if (type === 16) put(value, 8);
-      else {
-        put(value, 4);
-        if (big) put(0, 4);
-      }
-    };
-    const longType = big ? 16 : 4;
-    entry(254, 4, 1, 0); // NewSubfileType: full-resolution image
-    entry(256, 4, 1, width);
-    entry(257, 4, 1, height);
-    entry(258, 3, 1, bytesPer * 8);
-    entry(259, 3, 1, 1); // no compression
-    entry(262, 3, 1, 1); // BlackIsZero
-    entry(270, 2, p === 0 ? descBytes.length : 1, p === 0 ? descAt : 0);
-    entry(273, longType, 1, dataAt + p * pageBytes);
-    entry(277, 3, 1, 1);
-    entry(278, 4, 1, height);
-    entry(279, longType, 1, pageBytes);
-    // RATIONAL is 8 bytes: an offset in classic TIFF, inline in BigTIFF.
-    const rational = (tag: number, num: number, den: number, offset: number) => {
-      if (!big) return entry(tag, 5, 1, offset);
-      put(tag, 2);
-      put(5, 2);
-      put(1, 8);
-      put(num, 4);
-      put(den, 4);
-    };
-    rational(282, xn, xd, ratAt);
-    rational(283, yn, yd, ratAt + 8);
-    entry(296, 3, 1, 1); // ResolutionUnit none: ImageJ's unit= line says microns
-    entry(339, 3, 1, ARRAYS[dtype].format);
-    put(p + 1 < pages ? at + ifdStride : 0, big ? 8 : 4);
-    iv.setUint32(o, xn, le);
-    iv.setUint32(o + 4, xd, le);
-    iv.setUint32(o + 8, yn, le);
-    iv.setUint32(o + 12, yd, le);
-  }
-  writeFileAtomic(
-    path,
-    [header, new Uint8Array(data.buffer, data.byteOffset, data.byteLength), ifds],
-    opts.inputs ?? [],
-  );
-}
-
-function range(data: TiffData): [number, number] {
-  let lo = Number.POSITIVE_INFINITY;
-  let hi = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < data.length; i++) {
-    const x = data[i]!;
-    if (x < lo) lo = x;
-    if (x > hi) hi = x;
-  }
-  return Number.isFinite(lo) && Number.isFinite(hi) ? [lo, hi] : [0, 0];
 }
