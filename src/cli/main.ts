@@ -33,7 +33,24 @@ export async function run(argv: string[]): Promise<number> {
     }
     if (process.env.RDL_DEBUG) throw err;
     const message = err instanceof Error ? err.message : String(err);
+    if (isMemoryFailure(err)) {
+      // Under a virtual-memory limit (ulimit -v) or on a full machine: one line, no stack trace.
+      process.stderr.write(
+        `rdl: out of memory: ${message.split('\n')[0]} (a virtual-memory limit, ulimit -v, may be too low for this input)\n`,
+      );
+      return 1;
+    }
     process.stderr.write(`rdl: ${message}\n(set RDL_DEBUG=1 for the stack trace)\n`);
     return 1;
   }
+}
+
+/** A failed allocation: typed arrays, WebAssembly memory, libtorch's allocator. */
+function isMemoryFailure(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const m = err.message;
+  return (
+    (err instanceof RangeError && /allocation failed|out of memory|memory|Invalid (typed )?array length/i.test(m)) ||
+    /WebAssembly\.(Memory|instantiate)|Cannot allocate|std::bad_alloc|DefaultCPUAllocator: (can't|not enough)/i.test(m)
+  );
 }

@@ -8,9 +8,9 @@
 // and every shape is checked before anything is copied.
 import { existsSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
-import h5wasm from 'h5wasm/node';
+import type h5wasmModule from 'h5wasm/node';
 import { noGrad, type Tensor, tensor, tidy } from '../engine/index.js';
-import { InputFileError, ShapeError } from '../errors.js';
+import { InputFileError, RdlError, ShapeError } from '../errors.js';
 import type { Conv } from '../nn/conv.js';
 import type { KerasImportable, KerasSlot } from './common.js';
 
@@ -25,14 +25,52 @@ export interface KerasLayer {
   weights: KerasWeight[];
 }
 
-type H5Group = InstanceType<typeof h5wasm.Group>;
-type H5Dataset = InstanceType<typeof h5wasm.Dataset>;
+type H5wasm = typeof h5wasmModule;
+type H5Group = InstanceType<H5wasm['Group']>;
+type H5Dataset = InstanceType<H5wasm['Dataset']>;
+
+let h5wasmLoading: Promise<H5wasm> | null = null;
+
+/**
+ * The HDF5 reader (h5wasm, WebAssembly), loaded on first use only: instantiating it reserves a
+ * large WebAssembly memory, which fails under a virtual-memory limit (`ulimit -v`, common on
+ * clusters), so commands that never read .h5 files must not load it. A memory failure is an
+ * RdlError of one line.
+ */
+async function loadH5wasm(what: string): Promise<H5wasm> {
+  // Emscripten reports an instantiation failure on console.error and then rejects with an
+  // unrelated TypeError: capture its lines while loading, to name the real cause in one line.
+  const said: string[] = [];
+  h5wasmLoading ??= (async () => {
+    const saved = console.error;
+    console.error = (...args: unknown[]) => {
+      said.push(args.map(String).join(' '));
+    };
+    try {
+      const h5wasm = (await import('h5wasm/node')).default;
+      await h5wasm.ready;
+      return h5wasm;
+    } finally {
+      console.error = saved;
+    }
+  })();
+  try {
+    return await h5wasmLoading;
+  } catch (err) {
+    h5wasmLoading = null;
+    const cause = [...said, (err as Error)?.message ?? String(err)].join('; ').split('\n')[0] as string;
+    const hint = /memory/i.test(cause)
+      ? '; raise or remove the virtual-memory limit (ulimit -v) to read .h5 files, or use a model folder'
+      : '';
+    throw new RdlError(`${what}: cannot start the HDF5 reader (h5wasm, WebAssembly): ${cause}${hint}`);
+  }
+}
 
 /** Reads every layer with weights from a Keras weights file. */
 export async function readKerasWeights(path: string): Promise<KerasLayer[]> {
   if (!existsSync(path)) throw new InputFileError(path, 'no such file');
-  await h5wasm.ready;
-  let file: InstanceType<typeof h5wasm.File>;
+  const h5wasm = await loadH5wasm(path);
+  let file: InstanceType<H5wasm['File']>;
   try {
     file = new h5wasm.File(path, 'r');
   } catch (err) {
@@ -221,7 +259,7 @@ function convertConv(
  * in creation order), which the reference's Keras models load with load_weights.
  */
 export async function saveKerasWeights(model: KerasImportable, path: string): Promise<void> {
-  await h5wasm.ready;
+  const h5wasm = await loadH5wasm(path);
   const tmp = `${path}.tmp-${process.pid}`;
   const file = new h5wasm.File(tmp, 'w');
   try {

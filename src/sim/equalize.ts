@@ -9,14 +9,14 @@ export function equalizationFactors(frames: Tensor): number[] {
     throw new ShapeError(`expected frames [orientations, phases, y, x], found shape [${frames.shape}]`);
   const means = tidy(() => Array.from(frames.to('float64').mean([1, 2, 3]).toArray()));
   const ref = means[0] as number;
-  return means.map((m, d) => {
-    if (!(m > 0) || !(ref > 0)) {
-      throw new ShapeError(
-        `orientation ${d} has mean ${m} and orientation 0 has ${ref}; equalization needs positive means`,
-      );
-    }
-    return d === 0 ? 1 : ref / m;
-  });
+  const bad = means.findIndex((m) => !(m > 0));
+  if (bad >= 0) {
+    const all = means.map((m, d) => `orientation ${d}: ${Number(m.toPrecision(4))}`).join(', ');
+    throw new ShapeError(
+      `intensity equalization needs a positive mean in every orientation, but orientation ${bad} has mean ${Number((means[bad] as number).toPrecision(4))} (${all})`,
+    );
+  }
+  return means.map((m, d) => (d === 0 ? 1 : ref / m));
 }
 
 /** The frames with each orientation multiplied by its factor, and the factors. */

@@ -7,7 +7,11 @@ import { describe, it } from 'node:test';
 import { InputFileError } from '../../src/errors.js';
 import { writeMrc } from '../../src/io/mrc.js';
 import { readImageStack } from '../../src/io/stack.js';
+import { openStackReader } from '../../src/io/stack-reader.js';
 import { writeTiff } from '../../src/io/tiff.js';
+import { DFCAN, DFCAN_SMALL } from '../../src/models/dfcan.js';
+import { saveModelFolder } from '../../src/models/folder.js';
+import { isOneLineError, MEMORY_CAP_KB, pool, rdlCapped } from '../cli/capped.js';
 import { fixture } from '../helpers.js';
 import { tempDir } from './tmp.js';
 
@@ -96,6 +100,13 @@ describe('fuzzing the MRC and TIFF readers', () => {
       const t0 = performance.now();
       try {
         readImageStack(path);
+        // The streaming reader (rdl predict sim's input path) must agree.
+        const r = openStackReader(path);
+        try {
+          r.read(0, r.info.frames);
+        } finally {
+          r.close();
+        }
       } catch (err) {
         if (!(err instanceof InputFileError)) {
           assert.fail(
@@ -112,4 +123,66 @@ describe('fuzzing the MRC and TIFF readers', () => {
     // Most mutations must be caught; a fuzzer that never triggers an error tests nothing.
     assert.ok(typed > CASES / 10, `only ${typed} of ${CASES} cases raised errors`);
   });
+});
+
+// Every command's input path, in child processes under a memory cap (ulimit -v), so that a
+// runaway allocation fails the test instead of the machine: a mutated 32×32 SIM cycle each,
+// the commands taking turns. Each must exit 0, or 1 with one "rdl: …" line — never a crash, a
+// signal, a stack trace, or a non-finite number printed.
+describe('fuzzing every command under ulimit -v', () => {
+  const CHILD_CASES = 8;
+  const dir = tmp.file('cmd');
+  const seeds: Array<[string, Buffer]> = [];
+  const cycle = Uint16Array.from({ length: 9 * 32 * 32 }, (_, i) => {
+    const f = Math.floor(i / 1024);
+    const x = i % 32;
+    const y = Math.floor(i / 32) % 32;
+    return 200 + Math.round(100 * (1 + Math.cos(0.9 * x + 0.4 * y * (f % 3) + (2 * Math.PI * f) / 3)));
+  });
+  writeMrc(tmp.file('cycle.mrc'), cycle, { nx: 32, ny: 32, nz: 9 }, { pixelSizeUm: { x: 0.0626, y: 0.0626, z: null } });
+  seeds.push(['mrc', readFileSync(tmp.file('cycle.mrc'))]);
+  writeTiff(
+    tmp.file('cycle.tif'),
+    cycle,
+    { width: 32, height: 32, pages: 9 },
+    { pixelSizeUm: { x: 0.0626, y: 0.0626 } },
+  );
+  seeds.push(['tif', readFileSync(tmp.file('cycle.tif'))]);
+
+  it(
+    `${CHILD_CASES} mutated inputs through info, estimate, reconstruct, metrics, predict sr`,
+    { timeout: 180_000 },
+    async () => {
+      const model = new DFCAN({ ...DFCAN_SMALL }, { seed: 1 });
+      saveModelFolder(model, `${dir}-dfcan`);
+      model.dispose();
+      const r = rng(7);
+      const cases = Array.from({ length: CHILD_CASES }, (_, c) => {
+        const [ext, seed] = seeds[c % seeds.length]!;
+        const path = tmp.file(`child${c}.${ext}`);
+        writeFileSync(path, mutate(seed, r));
+        const out = tmp.file(`child${c}-out.tif`);
+        const commands = [
+          ['info', path],
+          ['estimate', path, '--na', '1.49'],
+          ['reconstruct', path, '--na', '1.49', '-o', out],
+          ['metrics', path],
+          ['metrics', path, path],
+          ['predict', 'sr', path, '--model', `${dir}-dfcan`, '-o', out],
+        ];
+        return commands[c % commands.length]!;
+      });
+      const runs = await pool(cases, 2, (args) => rdlCapped(args, { capKb: MEMORY_CAP_KB, timeoutMs: 60_000 }));
+      const problems: string[] = [];
+      runs.forEach((run, c) => {
+        const what = `case ${c}: rdl ${run.args.join(' ')}`;
+        if (run.signal !== null || (run.status !== 0 && run.status !== 1))
+          problems.push(`${what}: ended by ${run.signal ?? `exit ${run.status}`}\n${run.stderr.slice(-2000)}`);
+        else if (run.status === 1 && !isOneLineError(run.stderr))
+          problems.push(`${what}: not a one-line error\n${run.stderr.slice(-2000)}`);
+        if (/\bNaN\b|Infinity/.test(run.stdout)) problems.push(`${what}: printed a non-finite value\n${run.stdout}`);
+      });
+      assert.deepEqual(problems, []);
+    },
+  );
 });

@@ -112,7 +112,7 @@ describe('MRC round trips', () => {
         assert.deepEqual([header.nx, header.ny, header.nz, header.mode], [5, 4, 3, c.mode]);
         assert.equal(data.constructor, c.data.constructor);
         assert.deepEqual(Array.from(data), Array.from(c.data));
-        assertClose([header.pixelSizeUm!.x, header.pixelSizeUm!.z], [0.0626, 0.16], 1e-7);
+        assertClose([header.pixelSizeUm!.x, header.pixelSizeUm!.z!], [0.0626, 0.16], 1e-7);
         assert.deepEqual(header.labels, ['t']);
         if (c.mode !== 4) {
           assert.equal(header.dmin, Math.fround(Math.min(...c.data)));
@@ -153,7 +153,7 @@ describe('MRC round trips', () => {
     assert.equal(h.next, 64);
     assert.equal(h.mode, 2);
     assert.equal(h.nz, 1);
-    assertClose([h.pixelSizeUm!.x, h.pixelSizeUm!.y, h.pixelSizeUm!.z], [0.1, 0.2, 0.3], 1e-7);
+    assertClose([h.pixelSizeUm!.x, h.pixelSizeUm!.y, h.pixelSizeUm!.z!], [0.1, 0.2, 0.3], 1e-7);
     assert.deepEqual([h.dmin, h.dmax, h.dmean], [1.5, 1.5, 1.5]);
     assert.equal(
       readFileSync(out)
@@ -179,7 +179,7 @@ describe('MRC files from mrcfile (Python)', () => {
       uintValues(16).map((v) => v - 20000),
     );
     assert.deepEqual([header.nx, header.ny, header.nz], [W, H, P]);
-    assertClose([header.pixelSizeUm!.x, header.pixelSizeUm!.z], [0.1, 0.2], 1e-7);
+    assertClose([header.pixelSizeUm!.x, header.pixelSizeUm!.z!], [0.1, 0.2], 1e-7);
   });
   it('float32 big-endian', () => {
     const { header, data } = readMrc(fixture('io/mrcfile_f32_be.mrc'));

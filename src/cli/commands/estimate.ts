@@ -4,12 +4,21 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InputFileError, ParameterError } from '../../errors.js';
-import { readImageStack } from '../../io/stack.js';
 import { type CycleGroupEstimate, estimateAllCycles, estimateStack } from '../../sim/fit/estimate.js';
 import type { RawStack } from '../../sim/frames.js';
 import { type RadialOtf, readRadialOtf, syntheticRadialOtf } from '../../sim/otf.js';
 import { PRESET_NAMES, type PresetName, preset, resolveParameters, type SimParameters } from '../../sim/params.js';
+import {
+  naming,
+  nonFiniteFields,
+  readRealStack,
+  requireContrast,
+  requireCycles,
+  requireInputFile,
+  requireMinSize,
+} from '../inputs.js';
 import { applyGlobalOptions } from '../options.js';
+import { withPixelSize } from '../pixel-size.js';
 
 /** The optics and parameter options (shared with `rdl reconstruct`, which adds them with addOpticsOptions). */
 export interface OpticsCliOptions {
@@ -84,6 +93,13 @@ export function chooseOtf(o: OpticsCliOptions, p: SimParameters, fileFields: Set
     return readRadialOtf(o.otf);
   }
   if (o.na === undefined && !fileFields.has('detectionNA')) {
+    if (o.emissionNm !== undefined) {
+      throw new ParameterError(
+        'OTF',
+        `--na N beside the --emission-nm ${o.emissionNm} you gave (the detection NA of a synthetic OTF; TIRF data such as MT.mrc needs NA ≈ 1.49), or --otf FILE (a measured radial OTF)`,
+        'no --na',
+      );
+    }
     throw new ParameterError(
       'OTF',
       '--otf FILE (a measured radial OTF), or --na and --emission-nm for a synthetic one (TIRF data such as MT.mrc needs NA ≈ 1.49 at 525 nm)',
@@ -155,17 +171,29 @@ function toJson(g: CycleGroupEstimate) {
   };
 }
 
-/** --otf, --na, --emission-nm, --pixel-um, --excitation-nm, --excitation-na, --preset, --params. */
-export function addOpticsOptions(cmd: Command): Command {
+/**
+ * --otf, --na, --emission-nm, --pixel-um, --excitation-nm, --excitation-na, --preset, --params.
+ * `presetFlag` renames --preset where a command's --preset means something else (rdl train
+ * denoise: the network size), e.g. 'setup'.
+ */
+export function addOpticsOptions(cmd: Command, presetFlag = 'preset'): Command {
+  const renamed = presetFlag !== 'preset';
   return cmd
     .option('--otf <file>', 'measured radial OTF (MRC, as the reference ships)')
     .option('--na <n>', 'detection NA for a synthetic OTF (instead of --otf)')
     .option('--emission-nm <nm>', 'emission wavelength for a synthetic OTF')
-    .option('--pixel-um <um>', 'pixel size in µm (preset: 0.0626)')
+    .option('--pixel-um <um>', "pixel size in µm (default: the input file's, else the preset's 0.0626)")
     .option('--excitation-nm <nm>', 'excitation wavelength in nm (preset: 488)')
     .option('--excitation-na <n>', 'excitation NA (preset: 1.35); spacing = λ/NA/2')
-    .option('--preset <name>', `parameter preset: ${PRESET_NAMES.join(' | ')}`, 'setup0')
-    .option('--params <file>', 'JSON file of SIM parameters overriding the preset');
+    .option(
+      `--${presetFlag} <name>`,
+      `SIM parameter preset${renamed ? " (rdl estimate's --preset)" : ''}: ${PRESET_NAMES.join(' | ')}`,
+      'setup0',
+    )
+    .option(
+      '--params <file>',
+      `JSON file of SIM parameters overriding the ${presetFlag} (e.g. sim_parameters.json of rdl simulate)`,
+    );
 }
 
 export function registerEstimate(program: Command): void {
@@ -191,6 +219,7 @@ export function registerEstimate(program: Command): void {
     .option('--json', 'print JSON')
     .action((raw: string, o: EstimateCliOptions) => {
       applyGlobalOptions(program);
+      requireInputFile(raw); // a missing input first, before any complaint about the options
       if (o.precision !== 'float32' && o.precision !== 'float64') {
         throw new ParameterError('--precision', 'float32 | float64', o.precision);
       }
@@ -199,10 +228,27 @@ export function registerEstimate(program: Command): void {
         angleRad: num('--search-angle', o.searchAngle) as number,
         magnitudeFraction: num('--search-spacing', o.searchSpacing) as number,
       };
-      const { params, fileFields } = parametersFromOptions(o);
+      const resolved = parametersFromOptions(o);
+      const { fileFields } = resolved;
+      // Said once the input has passed its checks, so that a bad input gets one line only.
+      const notes: string[] = [];
+      const params = withPixelSize('rdl estimate', raw, o, resolved.params, fileFields, undefined, (l) =>
+        notes.push(l),
+      );
       const otf = chooseOtf(o, params, fileFields);
-      const img = readImageStack(raw);
-      if (img.dtype === 'complex64') throw new InputFileError(raw, 'complex data cannot be raw SIM frames');
+      const img = readRealStack(raw, 'raw SIM frames');
+      const perCycle = params.orientations * params.phases;
+      const cycles = requireCycles(
+        raw,
+        img.frames,
+        perCycle,
+        `${params.orientations} orientations × ${params.phases} phases`,
+      );
+      requireMinSize(raw, img, Math.max(16, 2 * params.apodizationPx));
+      const first = o.allCycles ? 0 : Math.min(cycles - 1, Number(o.cycle) || 0);
+      const used = o.allCycles ? img.data : img.data.subarray(first * perCycle * img.width * img.height);
+      requireContrast(raw, { ...img, data: used }, perCycle);
+      for (const l of notes) process.stderr.write(`${l}\n`);
       const stack: RawStack = {
         data: img.data as RawStack['data'],
         width: img.width,
@@ -217,9 +263,18 @@ export function registerEstimate(program: Command): void {
         fit: o.fit as 'robust' | 'reference',
         window,
       };
-      const groups = o.allCycles
-        ? estimateAllCycles(stack, otf, params, common)
-        : [estimateStack(stack, otf, params, { ...common, cycle: num('--cycle', o.cycle, true, 0) as number })];
+      const groups = naming(raw, () =>
+        o.allCycles
+          ? estimateAllCycles(stack, otf, params, common)
+          : [estimateStack(stack, otf, params, { ...common, cycle: num('--cycle', o.cycle, true, 0) as number })],
+      );
+      const bad = nonFiniteFields(groups.map(toJson));
+      if (bad.length > 0) {
+        throw new InputFileError(
+          raw,
+          `the fit came out non-finite (${bad.slice(0, 3).join(', ')}); is there an illumination pattern in these frames?`,
+        );
+      }
       for (const g of groups) {
         g.orientations.forEach((r, d) => {
           if (r.fallback) {

@@ -18,13 +18,23 @@ export interface FileInfo {
 export function fileInfo(path: string): FileInfo {
   if (detectFormat(path) === 'mrc') {
     const h = readMrcHeader(path);
+    // An OTF (complex data, or one real row in a Priism header, as the reference's radial OTFs):
+    // its cell lengths are frequency steps in cycles/µm, not a pixel size.
+    const otf = h.mode === 4 || (h.ny === 1 && h.nz === 1 && h.priism);
     return {
       format: 'mrc',
       width: h.nx,
       height: h.ny,
       frames: h.nz,
       dtype: mrcDtype(h),
-      pixelSizeUm: h.pixelSizeUm,
+      pixelSizeUm: otf ? null : h.pixelSizeUm,
+      ...(otf
+        ? {
+            kind: h.ny === 1 ? 'radial OTF' : 'OTF (frequency space)',
+            // As readRadialOtf reads it: the cell lengths themselves, whatever the header style.
+            frequencyStepPerUm: { x: h.cellA[0], y: h.cellA[1], z: h.cellA[2] },
+          }
+        : {}),
       mode: h.mode,
       title: h.labels[0] ?? '',
       labels: h.labels,
@@ -73,8 +83,18 @@ export function registerInfo(program: Command): void {
         `format:     ${i.format.toUpperCase()}${i.format === 'mrc' ? ` (mode ${i.mode}, ${i.headerStyle} header)` : ` (${i.compression}${i.bigTiff ? ', BigTIFF' : ''})`}, ${i.byteOrder}`,
         `dimensions: x ${i.width}, y ${i.height}, ${i.format === 'mrc' ? 'z/frames' : 'pages'} ${i.frames}`,
         `dtype:      ${i.dtype}`,
-        `pixel size: ${px ? `x ${fmt(px.x)} µm, y ${fmt(px.y)} µm${px.z !== null ? `, z ${fmt(px.z)} µm` : ''}` : 'unknown'}`,
       ];
+      const step = i.frequencyStepPerUm as { x: number; y: number; z: number | null } | null | undefined;
+      if (i.kind !== undefined) {
+        lines.push(
+          `content:    ${i.kind}, in frequency space`,
+          `freq. step: ${step ? `x ${fmt(step.x)} cycles/µm${i.height > 1 ? `, y ${fmt(step.y)} cycles/µm` : ''}${step.z !== null && i.frames > 1 ? `, z ${fmt(step.z)} cycles/µm` : ''}` : 'unknown'} (header cell lengths)`,
+        );
+      } else {
+        lines.push(
+          `pixel size: ${px ? `x ${fmt(px.x)} µm, y ${fmt(px.y)} µm${px.z !== null ? `, z ${fmt(px.z)} µm` : ''}` : 'unknown'}`,
+        );
+      }
       if (i.format === 'mrc') lines.push(`title:      ${i.title}`);
       const ij = i.imagej as { channels: number; slices: number; frames: number } | null | undefined;
       if (ij) lines.push(`ImageJ:     channels ${ij.channels}, slices ${ij.slices}, frames ${ij.frames}`);

@@ -3,9 +3,11 @@
 import type { Command } from 'commander';
 import { dispose, type Tensor, tensor } from '../../engine/index.js';
 import { InputFileError, ParameterError, ShapeError } from '../../errors.js';
-import { type ImageStack, readImageStack } from '../../io/stack.js';
+import type { ImageStack } from '../../io/stack.js';
 import { decorrelationResolution, fidelity, mcnr, SSIM_SIGMA, SSIM_WINDOW } from '../../metrics/index.js';
-import { applyGlobalOptions, integerOption } from '../options.js';
+import { naming, nonFiniteFields, readRealStack, requireInputFile } from '../inputs.js';
+import { applyGlobalOptions, integerOption, positiveOption } from '../options.js';
+import { choosePixelSize } from '../pixel-size.js';
 
 interface MetricsCliOptions {
   json?: boolean;
@@ -18,7 +20,21 @@ function frameOf(s: ImageStack, path: string, f: number): Tensor {
   if (s.dtype === 'complex64') throw new InputFileError(path, 'complex data is not an image');
   if (f >= s.frames) throw new ParameterError('--frame', `a frame index below ${s.frames} (${path})`, f);
   const plane = s.width * s.height;
-  return tensor(s.data.subarray(f * plane, (f + 1) * plane) as Float32Array, [s.height, s.width], { dtype: 'float64' });
+  const data = s.data.subarray(f * plane, (f + 1) * plane) as Float32Array;
+  if (data.every((v) => v === data[0])) {
+    throw new InputFileError(
+      path,
+      `frame ${f} has no contrast (every pixel is ${data[0]}); there is nothing to compare`,
+    );
+  }
+  return tensor(data, [s.height, s.width], { dtype: 'float64' });
+}
+
+/** A resolution for people: finite, or why not. */
+function resolutionText(r: { reference: number | null; test: number | null; unit: string }): string {
+  const one = (v: number | null) =>
+    v === null ? 'not measurable (no significant decorrelation peak)' : `${Number(v.toPrecision(4))} ${r.unit}`;
+  return `reference ${one(r.reference)}, test ${one(r.test)}`;
 }
 
 export function registerMetrics(program: Command): void {
@@ -39,10 +55,11 @@ export function registerMetrics(program: Command): void {
     )
     .action((refPath: string, testPath: string | undefined, o: MetricsCliOptions) => {
       applyGlobalOptions(program);
+      requireInputFile(refPath);
+      if (testPath !== undefined) requireInputFile(testPath);
       const frame = integerOption('--frame', o.frame, 0);
-      const ref = readImageStack(refPath);
-      const px = o.pixelUm === undefined ? ref.pixelSizeUm?.x : Number(o.pixelUm);
-      if (px !== undefined && !(px > 0)) throw new ParameterError('--pixel-um', 'a number > 0', o.pixelUm);
+      const givenUm = o.pixelUm === undefined ? undefined : positiveOption('--pixel-um', o.pixelUm);
+      const ref = readRealStack(refPath);
       const owned: Tensor[] = [];
       try {
         const out: Record<string, unknown> = {};
@@ -60,29 +77,63 @@ export function registerMetrics(program: Command): void {
           owned.push(r.map);
           Object.assign(out, { mcnr: r.feature, mcnrPerOrientation: r.perOrientation, grade: r.grade });
         } else {
-          const test = readImageStack(testPath);
+          const test = readRealStack(testPath);
+          if (test.width !== ref.width || test.height !== ref.height) {
+            throw new ShapeError(
+              `${testPath} and ${refPath} differ in shape: images of ${test.width}×${test.height} vs ${ref.width}×${ref.height} pixels; metrics compare images of one size`,
+            );
+          }
           const a = frameOf(ref, refPath, frame);
           const b = frameOf(test, testPath, frame);
           owned.push(a, b);
-          const f = fidelity(a, b);
-          const opt = px === undefined ? {} : { pixelSizeUm: px };
-          const ra = decorrelationResolution(a, opt);
-          const rb = decorrelationResolution(b, opt);
+          const px = choosePixelSize({
+            command: 'rdl metrics',
+            input: refPath,
+            fileUm: ref.pixelSizeUm?.x,
+            given: givenUm === undefined ? null : { um: givenUm, by: '--pixel-um' },
+            fallback: null,
+            noneMeans: 'resolutions are in pixels',
+          });
+          const f = naming(refPath, () => fidelity(a, b));
+          const opt = px === null ? {} : { pixelSizeUm: px };
+          const ra = naming(refPath, () => decorrelationResolution(a, opt));
+          const rb = naming(testPath, () => decorrelationResolution(b, opt));
+          const finiteOrNull = (v: number) => (Number.isFinite(v) ? v : null);
+          const identical = f.mse === 0;
           Object.assign(out, {
-            psnr: f.psnr,
+            // Identical images: PSNR is unbounded; given as null with identical: true (JSON has no ∞).
+            psnr: identical ? null : f.psnr,
+            ...(identical ? { identical: true } : {}),
             ssim: f.ssim,
             nrmse: f.nrmse,
             mse: f.mse,
-            resolution: { reference: ra.resolution, test: rb.resolution, unit: ra.unit },
+            resolution: { reference: finiteOrNull(ra.resolution), test: finiteOrNull(rb.resolution), unit: ra.unit },
             normalization: 'min-max to [0, 1] (data range 1)',
             ssimWindow: `${SSIM_WINDOW}x${SSIM_WINDOW} Gaussian, sigma ${SSIM_SIGMA}`,
           });
+        }
+        const bad = nonFiniteFields(out);
+        if (bad.length > 0) {
+          throw new InputFileError(
+            testPath ?? refPath,
+            `the metrics came out non-finite (${bad.slice(0, 3).join(', ')}); nothing is reported`,
+          );
         }
         if (o.json) {
           process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
         } else {
           for (const [k, v] of Object.entries(out)) {
-            const s = typeof v === 'number' ? v.toPrecision(5) : typeof v === 'object' ? JSON.stringify(v) : String(v);
+            if (k === 'identical') continue;
+            const s =
+              k === 'psnr' && v === null
+                ? '∞ (identical images)'
+                : k === 'resolution'
+                  ? resolutionText(v as { reference: number | null; test: number | null; unit: string })
+                  : typeof v === 'number'
+                    ? v.toPrecision(5)
+                    : Array.isArray(v)
+                      ? v.map((x) => (typeof x === 'number' ? x.toPrecision(5) : String(x))).join(', ')
+                      : String(v);
             process.stdout.write(`${k.padEnd(20)} ${s}\n`);
           }
         }

@@ -4,17 +4,28 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InputFileError, ParameterError } from '../../errors.js';
-import { refuseToOverwriteInputs } from '../../io/atomic.js';
-import { readImageStack, writeImageStack } from '../../io/stack.js';
+import { openStackWriter } from '../../io/stack-writer.js';
 import type { RawStack } from '../../sim/frames.js';
 import { type PatternGroup, parsePatterns } from '../../sim/reconstruct/pattern-json.js';
 import { reconstructStack } from '../../sim/reconstruct/reconstruct.js';
 import { checkWienerParameter } from '../../sim/reconstruct/wiener.js';
+import {
+  checkOutputFile,
+  naming,
+  readRealStack,
+  requireContrast,
+  requireCycles,
+  requireFiniteResult,
+  requireInputFile,
+  requireMinSize,
+} from '../inputs.js';
 import { applyGlobalOptions, positiveOption } from '../options.js';
+import { filePixelSizeUm, withPixelSize } from '../pixel-size.js';
 import { addOpticsOptions, chooseOtf, type OpticsCliOptions, parametersFromOptions } from './estimate.js';
 
 interface ReconstructCliOptions extends OpticsCliOptions {
   output: string;
+  overwrite?: boolean;
   wiener: string;
   notch: boolean;
   notchStrength: string;
@@ -58,13 +69,15 @@ export function registerReconstruct(program: Command): void {
     .option('--apo-bend <b>', 'apodization bend β', '0.9')
     .option('--modulation <how>', 'measured (from the bands) | given (from --params)', 'measured')
     .option('--device <device>', 'engine device (cpu, cuda)', 'cpu')
+    .option('--overwrite', 'replace the output file when it exists')
     .addHelpText(
       'after',
       '\nWithout illumination parameters (--params FILE from `rdl estimate --json`) they are fitted on the mean of all cycles.',
     )
     .action((raw: string, o: ReconstructCliOptions) => {
       applyGlobalOptions(program);
-      refuseToOverwriteInputs(o.output, [raw]); // before minutes of work, not after
+      requireInputFile(raw); // a missing input first, before any complaint about the options
+      checkOutputFile(o.output, { overwrite: o.overwrite, inputs: [raw] }); // before minutes of work, not after
       const w = Number(o.wiener);
       checkWienerParameter(w);
       if (o.modulation !== 'measured' && o.modulation !== 'given') {
@@ -81,42 +94,84 @@ export function registerReconstruct(program: Command): void {
       // SIM parameters first (orientation count), then decide what --params holds.
       const probe = parametersFromOptions({ ...o, params: undefined });
       const groups = illuminationFile(o.params, probe.params.orientations);
-      const { params, fileFields } = groups === null ? parametersFromOptions(o) : probe;
-      const otf = chooseOtf(o, params, fileFields);
-      const img = readImageStack(raw);
-      if (img.dtype === 'complex64') throw new InputFileError(raw, 'complex data cannot be raw SIM frames');
-      const stack: RawStack = {
-        data: img.data as RawStack['data'],
-        width: img.width,
-        height: img.height,
-        frames: img.frames,
-      };
-      const result = reconstructStack(stack, otf, params, groups, {
-        wiener: w,
-        notch,
-        apodization,
-        modulation: o.modulation,
-        device: o.device,
-        onCycle: (c, n) => {
-          if (n > 1 && process.stderr.isTTY)
-            process.stderr.write(`\rrdl reconstruct: cycle ${c}/${n}${c === n ? '\n' : ''}`);
-        },
-      });
-      if (result.fitted) {
-        result.fitted.forEach((e, d) => {
-          process.stderr.write(
-            `rdl reconstruct: orientation ${d}: fitted k0 (${e.k0PerUm[0].toFixed(4)}, ${e.k0PerUm[1].toFixed(4)}) 1/µm, phase ${e.phaseRad.toFixed(3)} rad${e.fallback ? ` (fallback to the preset: ${e.fallbackReasons.join(', ')})` : ''}\n`,
-          );
-        });
-      }
-      const mods = result.modulations[0]!.map((m) => m.toFixed(2)).join(', ');
-      process.stderr.write(`rdl reconstruct: modulation depth used (cycle 0): ${mods}\n`);
-      const half = params.pixelSizeUm / 2;
-      writeImageStack(
-        o.output,
-        result.data,
-        { width: result.width, height: result.height, frames: result.cycles },
-        { pixelSizeUm: { x: half, y: half, z: null }, inputs: [raw] },
+      const resolved = groups === null ? parametersFromOptions(o) : probe;
+      const notes: string[] = [];
+      const { fileFields } = resolved;
+      const params = withPixelSize(
+        'rdl reconstruct',
+        raw,
+        { ...o, params: groups === null ? o.params : undefined },
+        resolved.params,
+        fileFields,
+        filePixelSizeUm(raw),
+        (l) => notes.push(l), // said once the input has passed its checks: a bad input gets one line only
       );
+      const otf = chooseOtf(o, params, fileFields);
+      const img = readRealStack(raw, 'raw SIM frames');
+      const perCycle = params.orientations * params.phases;
+      const cycles = requireCycles(
+        raw,
+        img.frames,
+        perCycle,
+        `${params.orientations} orientations × ${params.phases} phases`,
+      );
+      requireMinSize(raw, img, Math.max(16, 2 * params.apodizationPx));
+      requireContrast(raw, img, perCycle);
+      for (const l of notes) process.stderr.write(`${l}\n`);
+      // The output is opened (extension, folder, a temporary file beside it) before the work.
+      const half = params.pixelSizeUm / 2;
+      const writer = openStackWriter(
+        o.output,
+        { width: 2 * img.width, height: 2 * img.height, frames: cycles },
+        'float32',
+        {
+          pixelSizeUm: { x: half, y: half, z: null },
+          inputs: [raw],
+          timeLapse: true,
+        },
+      );
+      try {
+        const stack: RawStack = {
+          data: img.data as RawStack['data'],
+          width: img.width,
+          height: img.height,
+          frames: img.frames,
+        };
+        const result = naming(raw, () =>
+          reconstructStack(stack, otf, params, groups, {
+            wiener: w,
+            notch,
+            apodization,
+            modulation: o.modulation as 'measured' | 'given',
+            device: o.device,
+            onCycle: (c, n) => {
+              if (n > 1 && process.stderr.isTTY)
+                process.stderr.write(`\rrdl reconstruct: cycle ${c}/${n}${c === n ? '\n' : ''}`);
+            },
+          }),
+        );
+        if (result.width !== 2 * img.width || result.height !== 2 * img.height || result.cycles !== cycles) {
+          throw new Error(
+            `reconstruction of ${result.cycles} × ${result.width}×${result.height}, expected ${cycles} × ${2 * img.width}×${2 * img.height}`,
+          );
+        }
+        requireFiniteResult(`the reconstruction of ${raw}`, result.data, result);
+        if (result.fitted) {
+          result.fitted.forEach((e, d) => {
+            process.stderr.write(
+              `rdl reconstruct: orientation ${d}: fitted k0 (${e.k0PerUm[0].toFixed(4)}, ${e.k0PerUm[1].toFixed(4)}) 1/µm, phase ${e.phaseRad.toFixed(3)} rad${e.fallback ? ` (fallback to the preset: ${e.fallbackReasons.join(', ')})` : ''}\n`,
+            );
+          });
+        }
+        const mods = result.modulations[0]!.map((m) => m.toFixed(2)).join(', ');
+        process.stderr.write(`rdl reconstruct: modulation depth used (cycle 0): ${mods}\n`);
+        writer.write(result.data);
+        writer.commit();
+        process.stderr.write(
+          `wrote ${o.output}: ${cycles} × ${result.width} × ${result.height} float32, pixel size ${half} µm\n`,
+        );
+      } finally {
+        writer.abort();
+      }
     });
 }

@@ -1,19 +1,67 @@
 // `rdl simulate -o <dir>`: simulated SIM data with ground truth (raw noisy cycles, high-SNR
 // cycles, 2× SR ground truth, true illumination parameters), in the reference's folder layouts.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { ParameterError } from '../../errors.js';
+import { OutputError, ParameterError } from '../../errors.js';
 import { PRESET_NAMES, type PresetName } from '../../sim/params.js';
 import { LAYOUTS, type Layout, writeDataset } from '../../sim/simulate/dataset.js';
 import { SIMULATOR_DETECTION_NA, SIMULATOR_K_FRACTION, simulatorParameters } from '../../sim/simulate/optics.js';
 import { STRUCTURE_KINDS, type StructureKind } from '../../sim/simulate/structures.js';
+import { requireWritableFolder } from '../inputs.js';
 import { applyGlobalOptions, integerOption, positiveOption } from '../options.js';
+
+/** A data set name is one path component: no folders, no way out of -o. */
+function checkName(name: string): void {
+  if (name === '' || name === '.' || name === '..' || /[/\\\0]/.test(name)) {
+    throw new ParameterError('--name', 'a plain name (one path component: no /, \\, "." or "..")', name);
+  }
+}
+
+/**
+ * Before the work: refuses outputs that exist (unless overwrite) and an -o that cannot be made or
+ * written. sim_parameters.json may stay when it would be written with the same content.
+ */
+function checkOutputs(
+  root: string,
+  name: string,
+  layout: string,
+  photons: number[],
+  paramsJson: string,
+  overwrite: boolean,
+): void {
+  let existing = resolve(root);
+  while (!existsSync(existing)) existing = dirname(existing);
+  if (!statSync(existing).isDirectory()) throw new OutputError(`cannot write ${root}: ${existing} is not a folder`);
+  requireWritableFolder(existing, root);
+  if (overwrite) return;
+  const taken: string[] = [];
+  const params = join(root, 'sim_parameters.json');
+  if (existsSync(params) && readFileSync(params, 'utf8') !== paramsJson) taken.push(params);
+  if (layout === 'mrc') {
+    for (const ph of photons) {
+      const stem = join(root, `${name}_${ph}ph`);
+      for (const f of [`${stem}.mrc`, `${stem}_gt.mrc`, `${stem}_sr_gt.tif`, `${stem}_params.json`])
+        if (existsSync(f)) taken.push(f);
+    }
+  } else {
+    const base = join(root, name);
+    if (existsSync(base) && (!statSync(base).isDirectory() || readdirSync(base).length > 0)) taken.push(base);
+  }
+  if (taken.length > 0) {
+    const more = taken.length > 1 ? ` (and ${taken.length - 1} more)` : '';
+    throw new OutputError(`${taken[0]}${more} exists; choose another -o or --name, or pass --overwrite to replace it`);
+  }
+}
 
 interface SimulateCliOptions {
   output: string;
   name?: string;
+  overwrite?: boolean;
   structure: string;
   size: string;
   cycles: string;
+  cells: string;
   photons: string;
   gtPhotons: string;
   readNoise: string;
@@ -39,11 +87,16 @@ export function registerSimulate(program: Command): void {
     .option('--structure <kind>', STRUCTURE_KINDS.join(' | '), 'microtubules')
     .option('--size <px>', 'raw image size in pixels (even, ≥ 32); the SR truth is twice this', '256')
     .option('--cycles <n>', 'cycles per time-lapse (mrc layout)', '1')
+    .option('--cells <n>', 'cells, each one scene at every --photons level (biosr layout)', '4')
     .option('--photons <list>', 'peak photons per raw pixel, comma-separated levels (e.g. 30,100,1000)', '100')
     .option('--gt-photons <n>', 'peak photons of the high-SNR target cycle', '2000')
     .option('--read-noise <e>', 'camera read noise, electrons rms', '1.5')
     .option('--seed <n>', 'random seed (same seed, same data)', '1')
-    .option('--layout <layout>', 'sr (raw → 2× truth) | dn (noisy → high-SNR raw) | mrc (time-lapses)', 'mrc')
+    .option(
+      '--layout <layout>',
+      'sr (raw → 2× truth) | dn (noisy → high-SNR raw) | mrc (time-lapses) | biosr (BioSR cells, for rdl prepare)',
+      'mrc',
+    )
     .option('--train <n>', 'training samples (sr, dn)', '8')
     .option('--val <n>', 'validation samples (sr, dn)', '2')
     .option('--modulation <m>', 'modulation depth, or a range lo,hi (default 0.7,0.95)')
@@ -51,6 +104,7 @@ export function registerSimulate(program: Command): void {
     .option('--na <n>', 'detection NA (synthetic OTF, 525 nm emission)', String(SIMULATOR_DETECTION_NA))
     .option('--k-fraction <f>', '|k0| as a fraction of the detection cutoff 2NA/λ', String(SIMULATOR_K_FRACTION))
     .option('--device <device>', 'engine device (cpu, cuda)', 'cpu')
+    .option('--overwrite', 'replace files of an earlier simulation in -o')
     .action((o: SimulateCliOptions) => {
       applyGlobalOptions(program);
       if (!STRUCTURE_KINDS.includes(o.structure as StructureKind)) {
@@ -75,9 +129,12 @@ export function registerSimulate(program: Command): void {
         detectionNA: positiveOption('--na', o.na),
         kFraction: positiveOption('--k-fraction', o.kFraction),
       });
+      const name = o.name ?? o.structure;
+      checkName(name);
+      checkOutputs(o.output, name, o.layout, photons, `${JSON.stringify(params, null, 2)}\n`, o.overwrite === true);
       const files = writeDataset({
         root: o.output,
-        name: o.name ?? o.structure,
+        name,
         layout: o.layout as Layout,
         structure: o.structure as StructureKind,
         size,
@@ -89,6 +146,7 @@ export function registerSimulate(program: Command): void {
         train: integerOption('--train', o.train, 0),
         val: integerOption('--val', o.val, 0),
         cycles: integerOption('--cycles', o.cycles, 1),
+        cells: integerOption('--cells', o.cells, 1),
         modulation,
         device: o.device,
         onSample: (d, n) => {
