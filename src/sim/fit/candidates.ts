@@ -19,10 +19,12 @@ export interface KCandidate {
 
 /**
  * The entries of t [D, …] (one per orientation) for each candidate, in order: t itself when the
- * candidates are orientations 0 … D − 1 in order (no copy), else a gather. Created in the caller's scope.
+ * candidates are orientations 0 … D − 1 in order, a view of one entry for a single candidate (no
+ * copy either way: a 2048² orientation's bands are 64 MB), else a gather. Created in the caller's scope.
  */
 export function perCandidate(t: Tensor, cands: readonly KCandidate[]): Tensor {
   if (cands.length === t.dim(0) && cands.every((c, i) => c.orientation === i)) return t;
+  if (cands.length === 1) return t.narrow(0, (cands[0] as KCandidate).orientation, 1);
   const index = Int32Array.from(cands, (c) => c.orientation);
   return t.indexSelect(0, tensor(index, [cands.length], { dtype: 'int32', device: t.device }));
 }

@@ -4,7 +4,8 @@
 //     modamp per candidate) → search.ts (its hill climb) → window.ts (fallback rules);
 //   robust fit: robust.ts (global search on peakmap.ts's maps, then refinement) → phase.ts (SNR-weighted
 //     correlation, snr.ts) → phase-noise.ts and reliability.ts (how far to trust it);
-//   candidates.ts holds the candidate vectors every evaluator shares.
+//   candidates.ts holds the candidate vectors every evaluator shares; working.ts the large-grid plan
+//     (grids above 512²: the coarse search on a crop, the refinement on the whole grid, fitLarge).
 //
 // Illumination-pattern estimation per orientation (reference: cal_modamp, plus the predict
 // script's averaging and fallback rules). Returns plain numbers; every tensor is freed.
@@ -12,26 +13,29 @@ import {
   cat,
   type Device,
   type DType,
+  fft,
   getNumThreads,
   keepBackgroundAwake,
   type Tensor,
   tidy,
   withNumThreads,
 } from '../../engine/index.js';
+import { ParameterError } from '../../errors.js';
 import { apodize } from '../apodize.js';
 import { cycleCount, cycleTensor, type RawStack } from '../frames.js';
 import { frequencySteps, type ImageGrid } from '../grid.js';
 import { modulationDepth, type PatternOrientation } from '../illumination.js';
 import { type OtfTable, otfTableForGrid, type RadialOtf } from '../otf.js';
 import { expectedMagnitudePerUm, type SimParameters } from '../params.js';
-import { separateBands } from './bands.js';
+import { separateBands, separateBandsWithPower } from './bands.js';
 import type { OverlapSettings } from './candidates.js';
 import { ModampEvaluator } from './overlap.js';
 import { PhaseCorrelator } from './phase.js';
 import type { Reliability } from './reliability.js';
-import { robustSearch } from './robust.js';
+import { type CropStage, type RobustResult, robustSearch, robustSearchLarge } from './robust.js';
 import { type Candidate, runSearches, type SearchResult, searchOrientation } from './search.js';
 import { angleDiff, checkWindow, DEFAULT_WINDOW, type SearchWindow } from './window.js';
+import { chooseCrop, lobeHalfWidthDk, WORKING_SIZE_PX, workingSize } from './working.js';
 
 export interface OrientationEstimate extends PatternOrientation {
   /** Why: 'angle' and/or 'magnitude'. */
@@ -61,6 +65,11 @@ export interface EstimateOptions {
   fit?: 'robust' | 'reference';
   /** The robust fit's search window (default ±0.1 rad, ±5% in |k0|); its edges are also the fallback limits. */
   window?: Partial<SearchWindow>;
+  /**
+   * The robust fit's working size, pixels per side (default 512, working.ts): larger grids run the
+   * coarse search on their most modulated crop of this size and refine on the whole grid.
+   */
+  workingSizePx?: number;
 }
 
 /** The overlap cutoff radius R, cycles/µm: overlapCutoffNA·2/λexc, at most the Nyquist radius. */
@@ -100,7 +109,19 @@ function withFitThreads<T>(o: EstimateOptions, fn: () => T): T {
 /** How long the background thread is kept awake ahead of the reference fit's search, ms: its setup and a margin. */
 const BACKGROUND_WARM_MS = 10;
 
-function fitCycle(frames: Tensor, table: OtfTable, p: SimParameters, o: EstimateOptions): IlluminationEstimate {
+/** owned: the frames are this fit's to dispose as soon as it is done with them (fitStack's). */
+function fitCycle(
+  frames: Tensor,
+  table: OtfTable,
+  p: SimParameters,
+  o: EstimateOptions,
+  owned = false,
+): IlluminationEstimate {
+  if (o.fit !== 'reference') {
+    const grid: ImageGrid = { height: frames.dim(2), width: frames.dim(3), pixelSizeUm: p.pixelSizeUm };
+    const crop = workingSize(grid, checkWorkingSize(o.workingSizePx));
+    if (crop !== null) return fitLarge(frames, table, p, o, grid, crop, owned);
+  }
   // The reference fit's candidates run their products on the engine's background thread
   // (overlap-spectral.ts); it is woken now so that it spins, ready, when the first ones come after
   // the setup below (~5 ms at 256²), instead of their running here while it wakes.
@@ -145,21 +166,123 @@ function fitCycle(frames: Tensor, table: OtfTable, p: SimParameters, o: Estimate
     const window = checkWindow({ ...DEFAULT_WINDOW, ...o.window });
     // estimators() makes the correlator whenever the fit is robust.
     if (correlator === null) throw new Error('internal error: the robust fit has no phase correlator');
-    const results = robustSearch(evaluator, correlator, grid, starts, window);
-    // The window's edges replace the reference's fallback limits (0.05 rad, 0.1 µm⁻¹ ≈ 1.8%): the
-    // robust fit is trusted anywhere inside its window, and cannot leave it by more than a refinement step.
-    const tol = { angleRad: window.angleRad, magnitudePerUm: window.magnitudeFraction * presetMag };
-    return {
-      orientations: results.map((r, d) => ({
-        ...finish(r, p.startAnglesRad[d] as number, presetMag, tol),
-        // The weighted correlation's phase (phase.ts), not −arg(modamp).
-        phaseRad: r.phaseRad,
-        reliability: r.reliability,
-      })),
-    };
+    return robustEstimate(robustSearch(evaluator, correlator, grid, starts, window), p, presetMag, window);
   } finally {
     evaluator.dispose();
     correlator?.dispose();
+  }
+}
+
+/** The start vectors in polar form, as the reference: the preset vector, then its angle (wrapped to (−π, π]) and length. */
+function startCandidates(p: SimParameters): Candidate[] {
+  const presetMag = expectedMagnitudePerUm(p);
+  return p.startAnglesRad.map((c): Candidate => {
+    const kx = presetMag * Math.cos(c);
+    const ky = presetMag * Math.sin(c);
+    return { angleRad: Math.atan2(ky, kx), magnitudePerUm: Math.sqrt(kx ** 2 + ky ** 2) };
+  });
+}
+
+function robustEstimate(
+  results: RobustResult[],
+  p: SimParameters,
+  presetMag: number,
+  window: SearchWindow,
+): IlluminationEstimate {
+  // The window's edges replace the reference's fallback limits (0.05 rad, 0.1 µm⁻¹ ≈ 1.8%): the
+  // robust fit is trusted anywhere inside its window, and cannot leave it by more than a refinement step.
+  const tol = { angleRad: window.angleRad, magnitudePerUm: window.magnitudeFraction * presetMag };
+  return {
+    orientations: results.map((r, d) => ({
+      ...finish(r, p.startAnglesRad[d] as number, presetMag, tol),
+      // The weighted correlation's phase (phase.ts), not −arg(modamp).
+      phaseRad: r.phaseRad,
+      reliability: r.reliability,
+    })),
+  };
+}
+
+function checkWorkingSize(v: number | undefined): number {
+  if (v === undefined) return WORKING_SIZE_PX;
+  if (!(Number.isInteger(v) && v >= 32)) throw new ParameterError('working size (pixels)', 'an integer ≥ 32', v);
+  return v;
+}
+
+/**
+ * The robust fit of a grid larger than the working size (working.ts): the most modulated crop runs
+ * the coarse search and gives the final modamp (its own evaluator, on its apodized frames); the
+ * whole grid only the correlator (bands of the unapodized frames, and the object's SNR from the
+ * half spectrum of the apodized 3-frame sums), built once (twice where the refinement moves more
+ * than half the crop's step). owned: see fitCycle.
+ */
+function fitLarge(
+  frames: Tensor,
+  table: OtfTable,
+  p: SimParameters,
+  o: EstimateOptions,
+  grid: ImageGrid,
+  crop: { height: number; width: number },
+  owned: boolean,
+): IlluminationEstimate {
+  const real: DType = o.precision === 'float64' ? 'float64' : 'float32';
+  const device = o.device ?? frames.device;
+  const opts = { dtype: real, device };
+  const window = checkWindow({ ...DEFAULT_WINDOW, ...o.window });
+  const settings = { cutoffPerUm: overlapCutoffPerUm(p, grid), otfThreshold: p.otfThreshold };
+  // The whole grid's bands (unapodized), where the modulation is strongest, and the object's SNR
+  // input (snr.ts): the half spectrum of the apodized 3-frame sums, which is what the bands' band 0
+  // would be for apodized frames (apodization is linear), at a third of the transforms.
+  const { bands, corner, band0 } = tidy(() => {
+    const x = frames.to(opts);
+    const { bands, power } = separateBandsWithPower(x);
+    const map = power.to('float32').toFloat32Array();
+    const band0 = fft.rfft2(apodize(x.sum(1), p.apodizationPx));
+    return { bands, band0, corner: chooseCrop(map, grid.height, grid.width, crop.height, crop.width) };
+  });
+  let evaluator: ModampEvaluator | null = null;
+  try {
+    const cropGrid: ImageGrid = { ...crop, pixelSizeUm: p.pixelSizeUm };
+    const cropBands = tidy(() => {
+      const x = frames.narrow(2, corner.y0, crop.height).narrow(3, corner.x0, crop.width).to(opts).contiguous();
+      return separateBands(apodize(x, p.apodizationPx));
+    });
+    // The frames are not needed again: a 2048² cycle's are 150 MB.
+    if (owned) frames.dispose();
+    try {
+      const cropSettings = { cutoffPerUm: overlapCutoffPerUm(p, cropGrid), otfThreshold: p.otfThreshold };
+      evaluator = new ModampEvaluator(cropBands, table, cropGrid, cropSettings);
+    } finally {
+      cropBands.dispose();
+    }
+    const cropStage: CropStage = {
+      evaluator,
+      grid: cropGrid,
+      centreOffsetUm: [
+        (corner.x0 + crop.width / 2 - grid.width / 2) * p.pixelSizeUm,
+        (corner.y0 + crop.height / 2 - grid.height / 2) * p.pixelSizeUm,
+      ],
+    };
+    const makeFull = () => {
+      try {
+        return new PhaseCorrelator(bands, band0, table, grid, settings, opts);
+      } finally {
+        band0.dispose();
+      }
+    };
+    const presetMag = expectedMagnitudePerUm(p);
+    const results = robustSearchLarge(
+      cropStage,
+      makeFull,
+      grid,
+      startCandidates(p),
+      window,
+      lobeHalfWidthDk(grid, crop),
+    );
+    return robustEstimate(results, p, presetMag, window);
+  } finally {
+    bands.dispose();
+    band0.dispose();
+    evaluator?.dispose();
   }
 }
 
@@ -270,7 +393,8 @@ function fitStack(stack: RawStack, otf: RadialOtf, p: SimParameters, o: StackEst
     dtype: o.precision === 'float64' ? 'float64' : 'float32',
   });
   try {
-    return { cycles: [start, start + count - 1], ...estimateCycle(frames, table, p, o) };
+    // As estimateCycle, but the frames are the fit's to free early (fitLarge).
+    return { cycles: [start, start + count - 1], ...withFitThreads(o, () => fitCycle(frames, table, p, o, true)) };
   } finally {
     frames.dispose();
   }

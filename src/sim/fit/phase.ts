@@ -30,7 +30,18 @@
 // The k0 that maximises the correlation's magnitude is the joint maximum-likelihood estimate with the
 // phase (the phase is referred to the image centre, so an error δk in k0 moves it by 2π·δk·r̄, r̄ the
 // signal's centroid): robust.ts polishes k0 on it before reading the phase.
-import { type Device, type DType, fft, keep, Scratch, type Tensor, tensor, tidy } from '../../engine/index.js';
+import {
+  cat,
+  type Device,
+  type DType,
+  fft,
+  keep,
+  Scratch,
+  type Tensor,
+  tensor,
+  tidy,
+  zeros,
+} from '../../engine/index.js';
 import { axisFrequencies, frequencySteps, gridKey, type ImageGrid, keptWhileSame, maxRadiusPerUm } from '../grid.js';
 import { maskedOtfGrid, type OtfTable, otfAt } from '../otf.js';
 import { type KCandidate, type OverlapSettings, perCandidate } from './candidates.js';
@@ -103,7 +114,8 @@ export class PhaseCorrelator {
     this.#radius = radiusTable(grid);
     [this.#bandsRe, this.#taper] = tidy(() => {
       const bandsRe = keep(bands.viewAsReal());
-      bandsRe.select(1, 0).mul_(tensor(dcMask(grid), [grid.height, grid.width, 1], opts));
+      // Band 0's zero frequency (FFT order: [0, 0]) to 0, in place.
+      bandsRe.select(1, 0).narrow(1, 0, 1).narrow(2, 0, 1).zero_();
       return [bandsRe, keep(edgeTaper(grid, taperPx, opts))];
     });
     this.#noise = bandNoise(bands, this.#taper, grid, this.#radius, noiseOnlyFromPerUm(table, settings.otfThreshold));
@@ -121,25 +133,66 @@ export class PhaseCorrelator {
    * normalisation), with the parts phaseErrors needs. Created in the caller's scope.
    */
   crossProducts(cands: readonly KCandidate[]): Correlation {
+    const { height: h, width: w } = this.#grid;
+    if (cands.length > 1 && h * w > CHUNK_PIXELS) return this.#oneByOne(cands);
+    return this.#batch(cands);
+  }
+
+  /**
+   * crossProducts one candidate at a time on a large grid: the filtered bands and their products
+   * (~10 planes per candidate) are held for one candidate, not all; the same numbers.
+   */
+  #oneByOne(cands: readonly KCandidate[]): Correlation {
+    return tidy(() => {
+      const { height: h, width: w } = this.#grid;
+      const cross = zeros([cands.length, h, w], {
+        dtype: this.#dtype === 'float64' ? 'complex128' : 'complex64',
+        device: this.#device,
+      });
+      const dens: Tensor[] = [];
+      const sums: Tensor[] = [];
+      const spreads = new Float64Array(cands.length * 2);
+      const energies = new Float64Array(cands.length * 2);
+      cands.forEach((c, i) => {
+        const one = this.#batch([c]);
+        cross.narrow(0, i, 1).copy_(one.cross);
+        one.cross.dispose();
+        dens.push(one.den);
+        if (one.parts.mapSums) sums.push(one.parts.mapSums);
+        spreads.set(one.parts.spreads, 2 * i);
+        energies.set(one.parts.energies, 2 * i);
+      });
+      const mapSums = sums.length === cands.length ? cat(sums) : null;
+      return { cross, den: cat(dens), parts: { spreads, energies, mapSums } };
+    });
+  }
+
+  #batch(cands: readonly KCandidate[]): Correlation {
     return tidy(() => {
       const b = cands.length;
       const { height: h, width: w } = this.#grid;
       const opts = { dtype: this.#dtype, device: this.#device };
       const { planes, spreads, energies } = this.#weights(cands);
-      const weights = tensor(planes, [b, 2, h, w], opts);
-      const spectra = perCandidate(this.#bandsRe, cands).mul(weights.unsqueeze(-1)).viewAsComplex();
-      // One call for both bands: the engine splits a batch of transforms over its threads (b·2 share better than b).
-      const filtered = fft.ifft2(spectra);
-      const a = filtered.select(1, 0);
-      const bb = filtered.select(1, 1);
-      const cross = a.conj().mul(bb).viewAsReal().mul(this.#taper.unsqueeze(-1)).viewAsComplex();
+      // Nested scopes free each step's inputs as soon as it is done (a 2048² candidate's planes are 32–64 MB each).
+      const filtered = tidy(() => {
+        const weights = tensor(planes, [b, 2, h, w], opts);
+        const spectra = perCandidate(this.#bandsRe, cands).mul(weights.unsqueeze(-1)).viewAsComplex();
+        // One call for both bands: the engine splits a batch of transforms over its threads (b·2 share better than b).
+        return fft.ifft2(spectra);
+      });
+      const cross = tidy(() => {
+        const a = filtered.select(1, 0);
+        const bb = filtered.select(1, 1);
+        return a.conj().mul(bb).viewAsReal().mul(this.#taper.unsqueeze(-1)).viewAsComplex();
+      });
       // Σ|a|² by Parseval: the correlation's scale only (its phase and peak do not depend on it).
       const den = tensor(
         Float64Array.from(cands, (_, i) => (energies[2 * i] as number) / (h * w)),
         [b],
         opts,
       );
-      const mapSums = this.#noise ? noiseSums(this.#noise, filtered, cands) : null;
+      const noise = this.#noise;
+      const mapSums = noise ? tidy(() => noiseSums(noise, filtered, cands)) : null;
       return { cross, den, parts: { spreads, energies, mapSums } };
     });
   }
@@ -177,7 +230,10 @@ export class PhaseCorrelator {
     // at the shifted frequency is partner·√f² with the same f².
     const energies = new Float64Array(cands.length * 2);
     const spreads = new Float64Array(cands.length * 2);
-    const bandsHost = this.#hostBands();
+    // A large grid's correlations are built one candidate at a time: only its orientation's bands
+    // are read to the host (a 2048² cycle's all would be 200 MB).
+    const single = cands.length === 1 && H * W > CHUNK_PIXELS ? (cands[0] as KCandidate).orientation : null;
+    const bandsHost = this.#hostBands(single);
     const noise = this.#noise !== null;
     const radius = this.#radius;
     const support = Math.min(cutoffPerUm, supportEdge(table, otfThreshold) + table.stepPerUm);
@@ -204,7 +260,7 @@ export class PhaseCorrelator {
         const x1 = Math.min(Math.floor((cx + support) / dkx), Math.ceil(W / 2) - 1);
         let spread = 0;
         let energy = 0;
-        const bandAt = 2 * (c.orientation * 2 + s) * H * W;
+        const bandAt = 2 * ((single === null ? c.orientation * 2 : 0) + s) * H * W;
         for (let uy = y0; uy <= y1; uy++) {
           const dy = uy * dky - cy;
           const rowH0 = (uy < 0 ? uy + H : uy) * W;
@@ -255,17 +311,27 @@ export class PhaseCorrelator {
    * The bands [D, 2, y, x, re/im] on the host, for the weights loop's sums (den, and phase-noise.ts's
    * spreads), in a buffer shared between correlators: read again whenever another one has used it.
    */
-  #hostBands(): Float32Array | Float64Array {
-    const buffer = (this.#dtype === 'float64' ? BANDS64 : BANDS32).view(this.#bandsRe.size);
-    if (hostBandsOwner !== this) {
-      tidy(() => this.#bandsRe.readInto(buffer));
-      hostBandsOwner = this;
+  #hostBands(orientation: number | null): Float32Array | Float64Array {
+    const scratch = this.#dtype === 'float64' ? BANDS64 : BANDS32;
+    const key = orientation === null ? -1 : orientation;
+    if (orientation === null) {
+      const buffer = scratch.view(this.#bandsRe.size);
+      if (hostBandsOwner?.correlator !== this || hostBandsOwner.orientation !== key) {
+        tidy(() => this.#bandsRe.readInto(buffer));
+        hostBandsOwner = { correlator: this, orientation: key };
+      }
+      return buffer;
+    }
+    const buffer = scratch.view(this.#bandsRe.size / this.#bandsRe.dim(0));
+    if (hostBandsOwner?.correlator !== this || hostBandsOwner.orientation !== key) {
+      tidy(() => this.#bandsRe.select(0, orientation).readInto(buffer));
+      hostBandsOwner = { correlator: this, orientation: key };
     }
     return buffer;
   }
 
   dispose(): void {
-    if (hostBandsOwner === this) hostBandsOwner = null;
+    if (hostBandsOwner?.correlator === this) hostBandsOwner = null;
     for (const t of [this.#bandsRe, this.#taper, this.#noise?.map]) t?.dispose();
     // A large grid's buffers are let go (2048²: ~100 MB); a 256² fit's (1.5 MB, 393k elements) are kept.
     for (const b of [WEIGHTS32, WEIGHTS64, BANDS32, BANDS64]) b.trim();
@@ -276,12 +342,14 @@ export class PhaseCorrelator {
  * The weight planes' buffers, shared (each call's planes are copied into a tensor before it
  * returns): 1.5 MB per call at 256² would otherwise go to the garbage collector.
  */
+/** Grids above this many pixels build their correlations one candidate at a time (crossProducts). */
+const CHUNK_PIXELS = 512 * 512;
 const WEIGHTS32 = new Scratch(Float32Array);
 const WEIGHTS64 = new Scratch(Float64Array);
 const BANDS32 = new Scratch(Float32Array);
 const BANDS64 = new Scratch(Float64Array);
-/** The correlator whose bands the BANDS buffers hold. */
-let hostBandsOwner: PhaseCorrelator | null = null;
+/** The correlator whose bands the BANDS buffers hold: all of them (orientation −1) or one orientation's. */
+let hostBandsOwner: { correlator: PhaseCorrelator; orientation: number } | null = null;
 
 const RADIUS = keptWhileSame<Float64Array>();
 
@@ -300,13 +368,6 @@ function radii(g: ImageGrid): Float64Array {
     for (let x = 0; x < g.width; x++) out[y * g.width + x] = Math.sqrt((qx[x] as number) * (qx[x] as number) + qyy);
   }
   return out;
-}
-
-/** 1 everywhere but the zero frequency (FFT order). */
-function dcMask(g: ImageGrid): Float32Array {
-  const m = new Float32Array(g.height * g.width).fill(1);
-  m[0] = 0;
-  return m;
 }
 
 /** Raised-cosine ramp over n px at every edge, 1 inside [y, x]. */

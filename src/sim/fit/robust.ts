@@ -15,6 +15,9 @@
 //     modulation depth (its documented meaning, unchanged).
 // The coarse map also gives the reliability figures (peak ratio, window edge); the phase's
 // standard error is the last.
+// Grids larger than the working size (working.ts) run steps 1 and 3 on a crop of the cycle, and
+// step 2 on the whole grid after a search of the lobes around the crop's best sample
+// (robustSearchLarge); smaller grids run all three on the whole grid (robustSearch).
 import { type Tensor, tidy } from '../../engine/index.js';
 import { frequencySteps, type ImageGrid } from '../grid.js';
 import type { ModampEvaluator } from './overlap.js';
@@ -34,6 +37,7 @@ import {
   sectorBox,
   sectors,
 } from './window.js';
+import { lobeSide } from './working.js';
 
 export interface RobustResult {
   angleRad: number;
@@ -95,6 +99,74 @@ export function robustSearch(
       modamp,
       phaseRad: k.phaseRad,
       // + the correlator's builds and the final modamp.
+      evaluations: c.builds + k.builds + 1,
+      degenerate: k.degenerate,
+      reliability: judge(c.analysis, Math.hypot(modamp[0], modamp[1]), k.phaseSdRad),
+    };
+  });
+}
+
+/** The coarse stage's grid: a crop of the cycle, with its own evaluator (built on the crop's apodized frames). */
+export interface CropStage {
+  evaluator: ModampEvaluator;
+  grid: ImageGrid;
+  /** The crop's centre (pixel (h/2, w/2) of the crop) minus the grid's (pixel (H/2, W/2)), µm, [x, y]. */
+  centreOffsetUm: [number, number];
+}
+
+/**
+ * robustSearch on a grid larger than the working size (working.ts): the coarse search on the crop;
+ * then, on the whole grid, the correlation built at the crop's best sample, a search of its lobes
+ * at 0.5 dk within ± lobeHalfWidthDk (the crop's sample is known only to a fraction of the crop's
+ * step, several of the grid's), the refinement as in robustSearch, and the phase; the reported
+ * modamp is the reference's on the crop at the final vector, its phase referred to the grid's
+ * centre. The correlation is built again only where the result lies more than half the crop's step
+ * from where it was built: its weights vary on the OTF's scale (cycles/µm), not the grid's step,
+ * and half a 512² step is within what robustSearch tolerates at 256² (REBUILD_DK). `full` makes the
+ * whole grid's correlator; it is disposed here.
+ */
+export function robustSearchLarge(
+  crop: CropStage,
+  full: () => PhaseCorrelator,
+  grid: ImageGrid,
+  starts: readonly Candidate[],
+  window: SearchWindow,
+  lobeHalfWidthDk: number,
+): RobustResult[] {
+  const regions: PolarRegion[] = starts.map((s) => ({
+    centreRad: s.angleRad,
+    magnitudePerUm: s.magnitudePerUm,
+    window,
+  }));
+  const coarse = coarseSearch(crop.evaluator, crop.grid, regions);
+  const correlator = full();
+  let polished: ReturnType<typeof polish>;
+  try {
+    const rebuildPerUm = REBUILD_DK * frequencySteps(crop.grid).dkr;
+    polished = polish(
+      correlator,
+      grid,
+      coarse.map((c) => c.best),
+      { halfWidthDk: lobeHalfWidthDk, rebuildPerUm },
+    );
+  } finally {
+    correlator.dispose();
+  }
+  const finals = crop.evaluator.evaluate(polished.map((k, d) => ({ orientation: d, kx: k.kx, ky: k.ky })));
+  const [ox, oy] = crop.centreOffsetUm;
+  return polished.map((k, d) => {
+    const c = coarse[d] as (typeof coarse)[number];
+    const [re, im] = finals[d] as Modamp;
+    // modamp ∝ e^{−iφ} with φ the pattern's phase at the sum's origin: the crop's centre, where the
+    // phase is φ0 + 2πk·offset; this refers it to the grid's centre, as phaseRad.
+    const turn = 2 * Math.PI * (k.kx * ox + k.ky * oy);
+    const modamp: Modamp = [re * Math.cos(turn) - im * Math.sin(turn), re * Math.sin(turn) + im * Math.cos(turn)];
+    return {
+      angleRad: Math.atan2(k.ky, k.kx),
+      magnitudePerUm: Math.hypot(k.kx, k.ky),
+      modamp,
+      phaseRad: k.phaseRad,
+      // The crop's coarse sectors, the grid's correlation builds, the final modamp.
       evaluations: c.builds + k.builds + 1,
       degenerate: k.degenerate,
       reliability: judge(c.analysis, Math.hypot(modamp[0], modamp[1]), k.phaseSdRad),
@@ -171,6 +243,7 @@ function polish(
   correlator: PhaseCorrelator,
   g: ImageGrid,
   starts: readonly { kx: number; ky: number }[],
+  large: { halfWidthDk: number; rebuildPerUm: number } | null = null,
 ): {
   kx: number;
   ky: number;
@@ -187,7 +260,9 @@ function polish(
       const cands = built.map((k, d) => ({ orientation: d, kx: k.kx, ky: k.ky }));
       const correlation = correlator.crossProducts(cands);
       const { cross, den } = correlation;
-      const ks = peaks(cross, den, g, built, POLISH.n, step, POLISH.recentre);
+      // On the first build of a large grid, the best lobe near the crop's vector first (working.ts).
+      const from = builds === 1 && large ? lobes(cross, den, g, built, large.halfWidthDk) : built;
+      const ks = peaks(cross, den, g, from, POLISH.n, step, POLISH.recentre);
       const values = modampAt(cross, den, ks, g);
       const errors = correlator.phaseErrors(correlation, cands, values);
       return ks.map((k, d) => {
@@ -202,12 +277,37 @@ function polish(
         };
       });
     });
-    const moved = found.some(
-      (k, d) => Math.hypot(k.kx - (built[d]?.kx ?? 0), k.ky - (built[d]?.ky ?? 0)) > REBUILD_DK * dkr,
-    );
+    const limit = large ? large.rebuildPerUm : REBUILD_DK * dkr;
+    const moved = found.some((k, d) => Math.hypot(k.kx - (built[d]?.kx ?? 0), k.ky - (built[d]?.ky ?? 0)) > limit);
     if (!moved || builds === 2) return found;
     built = found;
   }
+}
+
+/**
+ * The best sample of |Σ cross·e^{iψ}|/den on a grid at 0.5 dk (the coarse step) within ± halfWidthDk
+ * of each centre: the lobe the refinement then climbs.
+ */
+function lobes(
+  cross: Tensor,
+  den: Tensor,
+  g: ImageGrid,
+  centres: readonly { kx: number; ky: number }[],
+  halfWidthDk: number,
+): { kx: number; ky: number }[] {
+  const { dkx, dky } = frequencySteps(g);
+  const n = lobeSide(halfWidthDk);
+  const sx = COARSE_STEP_DK * dkx;
+  const sy = COARSE_STEP_DK * dky;
+  const grids = centres.map(
+    (c): KGrid => ({ x0: c.kx - ((n - 1) * sx) / 2, y0: c.ky - ((n - 1) * sy) / 2, sx, sy, nx: n, ny: n }),
+  );
+  const maps = modampOnGrids(cross, den, grids, g);
+  return maps.map((m, d) => {
+    const k = grids[d] as KGrid;
+    const b = argmax(m);
+    return { kx: k.x0 + (b % n) * k.sx, ky: k.y0 + Math.floor(b / n) * k.sy };
+  });
 }
 
 /**

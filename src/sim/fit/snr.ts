@@ -31,13 +31,16 @@ export function snrAt(s: ObjectSnr, rho: number): number {
 }
 
 /**
- * Fits U per orientation from band 0 [D, y, x] (complex, FFT order): the spectrum of the apodized
+ * Fits U per orientation from band 0 [D, y, x] (complex, FFT order; or its first ⌊x/2⌋ + 1 columns): the spectrum of the apodized
  * 3-frame sums, which is the reference fit's band 0 (bands.ts; apodization is linear, so apodizing
  * the frames or their sum gives the same), on grid g. otfThreshold: the OTF's support is where it
  * exceeds this.
  */
 export function objectSnr(band0: Tensor, g: ImageGrid, table: OtfTable, otfThreshold: number): ObjectSnr[] {
-  const [d, h, wd] = band0.shape as [number, number, number];
+  // The grid's sizes, not the tensor's: band0 may also be the half spectrum rfft2 gives (its last
+  // dim already ⌊w/2⌋ + 1 wide), as the large-grid fit passes it (estimate.ts).
+  const d = band0.dim(0);
+  const { height: h, width: wd } = g;
   const half = Math.floor(wd / 2) + 1;
   // The sums are real, so the first ⌊w/2⌋ + 1 columns hold the whole spectrum: read as interleaved
   // (re, im), |X|² is taken in the loop below, in float64.

@@ -6,7 +6,7 @@
 // Reconstructing a raw SIM stack (one or more cycles): parameters from a file (per cycle group)
 // or fitted once on the mean of all cycles (the pattern of a setup is stable over a time-lapse,
 // and the mean has the best SNR), then one Wiener reconstruction per cycle.
-import { type Tensor, tidy } from '../../engine/index.js';
+import { emptyCache, type Tensor, tidy } from '../../engine/index.js';
 import { ShapeError } from '../../errors.js';
 import { estimateStack, type OrientationEstimate } from '../fit/estimate.js';
 import { cycleCount, cycleTensor, type RawStack } from '../frames.js';
@@ -14,6 +14,9 @@ import type { RadialOtf } from '../otf.js';
 import type { SimParameters } from '../params.js';
 import { groupForCycle, type PatternGroup } from './pattern-json.js';
 import { type WienerOptions, wienerReconstruct } from './wiener.js';
+
+/** Grids above this many pixels give the fit's cached memory back before reconstructing. */
+const LARGE_PIXELS = 512 * 512;
 
 export interface StackReconstruction {
   /** [cycles, 2H, 2W] float32 values, row-major. */
@@ -40,6 +43,10 @@ export function reconstructStack(
   if (patternGroups === null) {
     fitted = estimateStack(stack, otf, p, { numAverage: cycles, device: o.device }).orientations;
     patternGroups = [{ cycles: null, orientations: fitted }];
+    // The fit's freed blocks wait in the engine's CPU cache for a tensor of their exact size, which
+    // the reconstruction (planes of the 2× grid) never asks for: on a large grid they are given back,
+    // so that the two peaks do not add up (2048²: ~1 GB).
+    if (stack.height * stack.width > LARGE_PIXELS) emptyCache();
   }
   const H2 = 2 * stack.height;
   const W2 = 2 * stack.width;

@@ -8,21 +8,39 @@
 //      each band centre; the depth m of each orientation measured from its bands (see below);
 //   5. apodization to a target OTF, inverse FFT, real part, clip at 0.
 // Output grid: every camera pixel split into 2×2 output pixels (the simulator's ground-truth grid).
-import { complex, fft, type Tensor, tensor, tidy } from '../../engine/index.js';
+// How it runs (so that a 2048² cycle takes seconds and ~4 planes of the 2× grid, not ~100): one
+// orientation at a time; band− is band+ mirrored and conjugated (the frames are real), so only
+// band+ makes the 2× grid's round trip; each band's weights are zero beyond the OTF's support
+// around its centre, so they are computed on the host over that box and the band is added into
+// the sums num and den there (wiener-bands.ts BandBox). The same sums as the whole-plane form up to
+// rounding, but for the raw grid's Nyquist row and column: zero padding put them at label −N/2
+// for band+ and band− alike, the mirror puts band−'s at +N/2 (its own mirror image); through the
+// sub-pixel shift's leakage that moved MT.mrc's reconstruction by 5e-4 of its rms (a simulated
+// 2048² cycle's by 4e-5).
+import { complex, fft, memory, type Tensor, tensor, tidy, zeros } from '../../engine/index.js';
 import { ParameterError, ShapeError } from '../../errors.js';
 import { apodize } from '../apodize.js';
-import { equalizeIntensity } from '../equalize.js';
-import type { ImageGrid } from '../grid.js';
-import { OtfLookup, type OtfTable, otfTableForGrid, type RadialOtf } from '../otf.js';
+import { equalizationFactors } from '../equalize.js';
+import { frequencySteps, type ImageGrid } from '../grid.js';
+import { type OtfTable, otfTableForGrid, type RadialOtf } from '../otf.js';
 import type { SimParameters } from '../params.js';
-import { type OrientationPattern, separateKnownPhases, upsampleAndShift } from './wiener-bands.js';
 import {
-  apodizationFilter,
+  addCentred,
+  type BandBox,
+  bandPair,
+  centredBox,
+  type OrientationPattern,
+  shiftedBox,
+  upsampleAndShift,
+} from './wiener-bands.js';
+import {
+  apodizationPlane,
+  bandWeights,
   effectiveCutoffPerUm,
-  frequencyGrids,
+  halfPixelFactor,
+  modulationWeights,
   type Notch,
-  notchAt,
-  otfCentredAt,
+  supportRadiusPerUm,
 } from './wiener-filter.js';
 
 export interface WienerPattern extends OrientationPattern {
@@ -91,79 +109,118 @@ export function wienerReconstruct(
   const dx = p.pixelSizeUm;
   const fine: ImageGrid = { height: 2 * H, width: 2 * W, pixelSizeUm: dx / 2 };
   const table: OtfTable = otfTableForGrid(otf, fine);
-  const lookup = new OtfLookup(table, { dtype: 'float32', device });
-  try {
-    return tidy(() => {
-      const pre = preprocess(frames.to({ device }), p);
-      const q = frequencyGrids(fine, device);
-      const o0 = otfCentredAt(lookup, q, [0, 0]);
-      const a0 = notch ? notchAt(q, [0, 0], notch) : null;
-      let num: Tensor | null = null;
-      let den: Tensor | null = null;
-      const modulations: number[] = [];
-      for (let d = 0; d < D; d++) {
-        const pat = patterns[d]!;
-        const [kx, ky] = pat.k0PerUm;
-        const bands = separateKnownPhases(pre.select(0, d), pat, dx);
-        // band+ holds the object centred at +k: move it by −k (and band− by +k) to line up with band 0.
-        const shifted = upsampleAndShift(
-          bands,
-          [
-            [0, 0],
-            [-kx, -ky],
-            [kx, ky],
-          ],
-          dx,
-        );
-        const b0 = shifted.select(0, 0);
-        const bp = shifted.select(0, 1);
-        const bm = shifted.select(0, 2);
-        const op = otfCentredAt(lookup, q, [-kx, -ky]);
-        const om = otfCentredAt(lookup, q, [kx, ky]);
+  const steps = frequencySteps(fine);
+  const dk = { dky: steps.dky, dkx: steps.dkx };
+  // A band's box: ± the OTF's support around its centre (one step more against rounding), within the 2× grid.
+  const reach = supportRadiusPerUm(table);
+  const hb: [number, number] = [
+    Math.min(H - 1, Math.ceil(reach / dk.dky) + 1),
+    Math.min(W - 1, Math.ceil(reach / dk.dkx) + 1),
+  ];
+  const cutoff = effectiveCutoffPerUm(table);
+  const opts = { dtype: 'float32', device } as const;
+  const box = [2 * hb[0] + 1, 2 * hb[1] + 1];
+  const checkpoint = memoryProbe();
+  return tidy(() => {
+    // (Scoped: every handle, views too, holds its storage, and the probe counts each.)
+    const pre = tidy(() => preprocess(frames.to({ device }), p));
+    checkpoint();
+    // Σ over orientations of band+'s terms and band 0's spectra; band−'s terms are band+'s mirrored
+    // and conjugated (real frames), added alongside. num: complex, den: real, 2× grid, FFT order.
+    const num = zeros([2 * H, 2 * W], { dtype: 'complex64', device });
+    const den = zeros([2 * H, 2 * W], opts);
+    const b0sum = zeros(box, { dtype: 'complex64', device });
+    const modulations: number[] = [];
+    for (let d = 0; d < D; d++) {
+      const pat = patterns[d]!;
+      const [kx, ky] = pat.k0PerUm;
+      tidy(() => {
+        const { b0, bp } = tidy(() => bandPair(pre.select(0, d), pat, dx));
+        const b0box = centredBox(b0, hb);
+        b0.dispose();
+        b0sum.add_(b0box);
+        // band+ holds the object centred at +k: moved by −k to line up with band 0.
+        const side = shiftedBox(bp, [-kx, -ky], dx, hb);
+        bp.dispose();
+        checkpoint();
         const m =
-          o.modulation === 'given' ? givenModulation(pat, d) : measureModulation(b0, bp, bm, o0, op, om, q, table);
+          o.modulation === 'given'
+            ? givenModulation(pat, d)
+            : measureModulation(b0box, side, hb, table, dk, [-kx, -ky], 0.15 * cutoff);
         modulations.push(m);
-        const ap = notch ? notchAt(q, [-kx, -ky], notch) : null;
-        const am = notch ? notchAt(q, [kx, ky], notch) : null;
-        const weight = (otfB: Tensor, notchB: Tensor | null, scale: number) =>
-          (notchB ? otfB.mul(notchB) : otfB).mul(scale);
-        const termNum = b0
-          .mul(weight(o0, a0, 1))
-          .add(bp.mul(weight(op, ap, m)))
-          .add(bm.mul(weight(om, am, m)));
-        const power = (otfB: Tensor, notchB: Tensor | null, scale: number) => {
-          const s2 = otfB.square().mul(scale * scale);
-          return notchB ? s2.mul(notchB) : s2;
-        };
-        const termDen = power(o0, a0, 1)
-          .add(power(op, ap, m))
-          .add(power(om, am, m));
-        num = num === null ? termNum : num.add(termNum);
-        den = den === null ? termDen : den.add(termDen);
-      }
-      const kMax = Math.max(...patterns.map((pt) => Math.hypot(pt.k0PerUm[0], pt.k0PerUm[1])));
-      const apo = apodizationFilter(q, (F / 2) * (effectiveCutoffPerUm(table) + kMax), bend);
-      const spectrum = num!
-        .div(den!.add(w * w))
-        .mul(apo)
-        .mul(halfPixelShift(fine, device));
-      // ×4: the 2× grid has four times the samples, so the unnormalized inverse FFT of the padded
-      // spectrum is 1/4 of the raw image's level; this keeps output ≈ counts per raw pixel.
-      const real = fft.ifft2(spectrum).real().mul(4);
-      const image = (o.clip === false ? real : real.clamp(0, null)).contiguous();
-      return { image, modulations };
+        const { wa, wd } = bandWeights(table, notch, hb, dk, side.fraction);
+        const term = side.box.mul(tensor(wa, box, opts)).mul(m);
+        side.box.dispose();
+        const power = tensor(wd, box, opts).mul(m * m);
+        addCentred(num, term, side.offset);
+        addCentred(den, power, side.offset);
+        // band−: the mirror image (labels −q), conjugated, around +k.
+        const mirrored: [number, number] = [-side.offset[0], -side.offset[1]];
+        addCentred(num, term.flip([0, 1]).conj(), mirrored);
+        addCentred(den, power.flip([0, 1]), mirrored);
+        checkpoint();
+      });
+    }
+    tidy(() => {
+      const { wa, wd } = bandWeights(table, notch, hb, dk, [0, 0]);
+      addCentred(num, b0sum.mul(tensor(wa, box, opts)), [0, 0]);
+      addCentred(den, tensor(wd, box, opts), [0, 0], D);
     });
-  } finally {
-    lookup.dispose();
-  }
+    b0sum.dispose();
+    const kMax = Math.max(...patterns.map((pt) => Math.hypot(pt.k0PerUm[0], pt.k0PerUm[1])));
+    tidy(() => {
+      num.div_(den.add_(w * w));
+      den.dispose();
+      num.mul_(tensor(apodizationPlane(fine, (F / 2) * (cutoff + kMax), bend), [2 * H, 2 * W], opts));
+      // The half-pixel shift e^{−iπ(νy + νx)} (halfPixelShift), one factor per axis.
+      const [yr, yi] = halfPixelFactor(2 * H);
+      const [xr, xi] = halfPixelFactor(2 * W);
+      num.mul_(complex(tensor(yr, [2 * H, 1], opts), tensor(yi, [2 * H, 1], opts)));
+      num.mul_(complex(tensor(xr, [1, 2 * W], opts), tensor(xi, [1, 2 * W], opts)));
+    });
+    checkpoint();
+    // ×4: the 2× grid has four times the samples, so the unnormalized inverse FFT of the padded
+    // spectrum is 1/4 of the raw image's level; this keeps output ≈ counts per raw pixel.
+    const complexImage = fft.ifft2(num);
+    num.dispose();
+    checkpoint();
+    const image = complexImage.real().mul(4);
+    complexImage.dispose();
+    if (o.clip !== false) image.clamp_(0, null);
+    checkpoint();
+    return { image, modulations };
+  });
+}
+
+/**
+ * Live tensor bytes (the engine's count) over the last wienerReconstruct, at its checkpoints
+ * (after each step that allocates 2× grid planes): for tests that pin its memory to a few planes.
+ */
+let wienerPeak = 0;
+export function lastWienerPeakBytes(): number {
+  return wienerPeak;
+}
+function memoryProbe(): () => void {
+  const base = memory().liveBytes;
+  wienerPeak = 0;
+  return () => {
+    wienerPeak = Math.max(wienerPeak, memory().liveBytes - base);
+  };
 }
 
 /** Background subtraction (clip at 0), edge apodization, intensity equalization (float32). */
 export function preprocess(frames: Tensor, p: SimParameters): Tensor {
+  // In place after the first copy: on a 2048² cycle each copy of the frames is 150 MB.
   return tidy(() => {
-    const clean = frames.to('float32').sub(p.backgroundCounts).clamp(0, null);
+    const clean = frames.to('float32').sub(p.backgroundCounts);
+    clean.clamp_(0, null);
     const tapered = apodize(clean, p.apodizationPx);
-    return equalizeIntensity(tapered).frames;
+    clean.dispose();
+    const factors = equalizationFactors(tapered);
+    tapered.mul_(
+      tensor(Float64Array.from(factors), [factors.length, 1, 1, 1], { dtype: 'float32', device: frames.device }),
+    );
+    return tapered;
   });
 }
 
@@ -179,36 +236,53 @@ function givenModulation(pat: WienerPattern, d: number): number {
  * m by least squares where both OTFs are ≥ 0.1 (and away from the zero-frequency region, which holds
  * unmodulated background): B± = m·OTF(q ± k)·S̃ and B0 = OTF(q)·S̃, so with X = B0·OTF(q ± k),
  * Y = B±·OTF(q), m = Re Σ conj(X)·Y / Σ|X|². Noise in B0 is far below that of the side bands.
+ * band− is band+ mirrored and conjugated, and band 0 is Hermitian where the mask holds, so band−'s
+ * sums equal band+'s: band+'s alone give m. b0box: band 0 on labels −hb…hb; side: band+ on its
+ * box; centre: band+'s centre, cycles/µm.
  */
 function measureModulation(
-  b0: Tensor,
-  bp: Tensor,
-  bm: Tensor,
-  o0: Tensor,
-  op: Tensor,
-  om: Tensor,
-  q: { qx: Tensor; qy: Tensor },
+  b0box: Tensor,
+  side: BandBox,
+  hb: [number, number],
   table: OtfTable,
+  steps: { dky: number; dkx: number },
+  centre: [number, number],
+  awayFromDcPerUm: number,
 ): number {
+  // Where the two boxes overlap, in labels of the 2× grid.
+  const first: [number, number] = [0, 0];
+  const size: [number, number] = [0, 0];
+  for (const a of [0, 1] as const) {
+    const lo = Math.max(-hb[a], side.offset[a] - hb[a]);
+    const hi = Math.min(hb[a], side.offset[a] + hb[a]);
+    if (hi < lo) return MIN_MODULATION;
+    first[a] = lo;
+    size[a] = hi - lo + 1;
+  }
+  const { cw, nw } = modulationWeights(table, first, size, steps, centre, awayFromDcPerUm);
   return tidy(() => {
-    const awayFromDc = q.qx
+    const opts = { dtype: 'float32', device: b0box.device } as const;
+    const part = (t: Tensor, origin: [number, number]) =>
+      t
+        .narrow(0, first[0] - origin[0] + hb[0], size[0])
+        .narrow(1, first[1] - origin[1] + hb[1], size[1])
+        .viewAsReal();
+    const x = part(b0box, [0, 0]);
+    const y = part(side.box, side.offset);
+    const cross = x
+      .mul(y)
+      .sum(-1)
+      .mul(tensor(cw, size, opts))
+      .to('float64')
+      .sum()
+      .item();
+    const norm = x
       .square()
-      .add(q.qy.square())
-      .sqrt()
-      .gt(0.15 * effectiveCutoffPerUm(table))
-      .to('float32');
-    let cross = 0;
-    let norm = 0;
-    for (const [band, otfB] of [
-      [bp, op],
-      [bm, om],
-    ] as const) {
-      const mask = o0.ge(0.1).logicalAnd(otfB.ge(0.1)).to('float32').mul(awayFromDc);
-      const x = b0.mul(otfB.mul(mask));
-      const y = band.mul(o0.mul(mask));
-      cross += x.conj().mul(y).real().sum().item();
-      norm += x.abs().square().sum().item();
-    }
+      .sum(-1)
+      .mul(tensor(nw, size, opts))
+      .to('float64')
+      .sum()
+      .item();
     const m = norm > 0 ? cross / norm : 0;
     return Math.min(1, Math.max(MIN_MODULATION, m));
   });
