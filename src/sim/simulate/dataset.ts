@@ -6,7 +6,8 @@
 //        <root>/<name>/{train,val}_gt/<i>.tif = the 2× SR ground truth (uint16, full range);
 //   dn:  the same folders with the high-SNR raw cycle as ground truth;
 //   mrc: <root>/<name>_<photons>ph.mrc time-lapses (cycles × 9 frames, uint16, offset 100), with
-//        _gt.mrc (high-SNR raw cycle) and _sr_gt.tif beside them.
+//        _gt.mrc (high-SNR raw cycle) and _sr_gt.tif beside them;
+//   biosr: cells as the BioSR data set arranges them (biosr.ts), what `rdl prepare sr|dn` reads.
 // Every sample's true illumination is written as JSON in the `rdl estimate --json` format
 // ({train,val}_params/<i>.json, or <stem>_params.json), and <root>/sim_parameters.json holds the
 // SIM parameters to pass to `rdl estimate --params` / `rdl reconstruct --params`.
@@ -17,11 +18,12 @@ import { ParameterError } from '../../errors.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { writeImageStack } from '../../io/stack.js';
 import type { SimParameters } from '../params.js';
+import { writeBiosrCells } from './biosr.js';
 import { type SampleSpec, simulateSample } from './sample.js';
 import type { StructureKind } from './structures.js';
 
-export type Layout = 'sr' | 'dn' | 'mrc';
-export const LAYOUTS: readonly Layout[] = ['sr', 'dn', 'mrc'];
+export type Layout = 'sr' | 'dn' | 'mrc' | 'biosr';
+export const LAYOUTS: readonly Layout[] = ['sr', 'dn', 'mrc', 'biosr'];
 
 export interface DatasetSpec {
   root: string;
@@ -40,6 +42,8 @@ export interface DatasetSpec {
   val?: number;
   /** Cycles per time-lapse (mrc). */
   cycles?: number;
+  /** Cells (biosr; default 4). */
+  cells?: number;
   modulation?: number | [number, number];
   device?: string;
   onSample?: (done: number, total: number) => void;
@@ -50,6 +54,14 @@ export function writeDataset(s: DatasetSpec): string[] {
   if (!LAYOUTS.includes(s.layout)) throw new ParameterError('layout', LAYOUTS.join(' | '), s.layout);
   if (s.photons.length === 0 || !s.photons.every((v) => v > 0))
     throw new ParameterError('photons', 'peak photon counts > 0', s.photons);
+  if (s.layout === 'biosr') {
+    return writeBiosrCells({
+      ...s,
+      cells: s.cells ?? 4,
+      illumination: s.modulation === undefined ? {} : { modulation: s.modulation },
+      onCell: s.onSample,
+    });
+  }
   mkdirSync(s.root, { recursive: true });
   const written: string[] = [];
   const json = (path: string, v: unknown) => {
