@@ -68,3 +68,46 @@ export class TrainProgress {
     this.#bar = null;
   }
 }
+
+/** Progress through the items of a job (cycles of a time-lapse): a bar on a terminal, plain lines otherwise. */
+export class ItemProgress {
+  readonly #tty = process.stderr.isTTY === true;
+  readonly #t0 = performance.now();
+  #bar: SingleBar | null = null;
+  #lastPlain = 0;
+
+  constructor(readonly unit: string) {}
+
+  update(done: number, total: number): void {
+    const s = (performance.now() - this.#t0) / 1000;
+    const rate = done / s;
+    const fields = { rate: rate.toFixed(2), eta: duration((total - done) / rate) };
+    if (this.#tty) {
+      if (this.#bar === null) {
+        this.#bar = new SingleBar({
+          format: `${this.unit} {value}/{total} |{bar}| {rate} ${this.unit}s/s · ETA {eta}`,
+          hideCursor: true,
+          clearOnComplete: false,
+        });
+        this.#bar.start(total, done, fields);
+      } else this.#bar.update(done, fields);
+      return;
+    }
+    const now = performance.now() / 1000;
+    if (now - this.#lastPlain >= PLAIN_EVERY_S || done === total) {
+      this.#lastPlain = now;
+      process.stderr.write(`${this.unit} ${done}/${total}  ${fields.rate} ${this.unit}s/s  ETA ${fields.eta}\n`);
+    }
+  }
+
+  /** A line above the bar. */
+  line(text: string): void {
+    if (this.#bar !== null) process.stderr.write(`\r\x1b[K${text}\n`);
+    else process.stderr.write(`${text}\n`);
+  }
+
+  stop(): void {
+    this.#bar?.stop();
+    this.#bar = null;
+  }
+}

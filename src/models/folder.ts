@@ -7,8 +7,8 @@ import { loadSafetensors, saveSafetensors } from '../engine/index.js';
 import { InputFileError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { DFCAN } from './dfcan.js';
-import { loadKerasWeights } from './keras.js';
-import { type AnyModel, architectureOf, createModel } from './registry.js';
+import { applyKerasWeights, loadKerasWeights, readKerasWeights } from './keras.js';
+import { type AnyModel, type Architecture, architectureOf, createModel, REFERENCE_MODELS } from './registry.js';
 
 export const CONFIG_FILE = 'config.json';
 export const WEIGHTS_FILE = 'weights.safetensors';
@@ -101,6 +101,65 @@ export async function loadModel(path: string, keras: { architecture: string; con
   const m = createModel(keras.architecture, keras.config ?? {}, { seed: 0 });
   try {
     await loadKerasWeights(m, path);
+  } catch (err) {
+    m.dispose();
+    throw err;
+  }
+  return m;
+}
+
+/** What a model is, in words, for "expected … found …" messages. */
+function kindOf(m: { architecture: string; config: object }): string {
+  const c = m.config as { inChannels?: number; channels?: number; nsm?: object | null };
+  if (m.architecture === 'dfcan') return `an SR model (DFCAN, ${c.inChannels ?? '?'} input frames)`;
+  if (m.architecture === 'rdl-denoiser') {
+    return `an rDL denoiser${c.nsm ? ' with NSM' : ''} (${c.channels ?? '?'} phases)`;
+  }
+  return `a 3D light-sheet model (RCAN3D, ${c.channels ?? '?'} channels)`;
+}
+
+/**
+ * A model of a given architecture from a model folder or a reference Keras .h5, refusing any other
+ * kind with what was expected and what was found. A .h5 is identified among the reference models by
+ * its parameter count and kernel ranks (a 3D model has 5-D kernels), then loaded shape-checked.
+ * `config` overrides fields of the identified reference configuration (e.g. the NSM pixel size).
+ */
+export async function loadModelOfKind(
+  path: string,
+  architecture: Architecture,
+  role: string,
+  config: (found: object) => object = (c) => c,
+): Promise<AnyModel> {
+  const want = kindOf({ architecture, config: {} }).replace(/ \(.*\)$/, '');
+  if (existsSync(path) && statSync(path).isDirectory()) {
+    const meta = readModelConfig(path);
+    if (meta.architecture !== architecture) {
+      throw new InputFileError(path, `${role} must be ${want}, but this folder holds ${kindOf(meta)}`);
+    }
+    return loadModelFolder(path);
+  }
+  if (!['.h5', '.hdf5'].includes(extname(path).toLowerCase())) {
+    throw new InputFileError(
+      path,
+      `${role}: expected a model folder (config.json + weights.safetensors) or a Keras .h5 file`,
+    );
+  }
+  const layers = await readKerasWeights(path);
+  const count = layers.reduce((n, l) => n + l.weights.reduce((k, w) => k + w.data.length, 0), 0);
+  const is3d = layers.some((l) => l.weights.some((w) => w.shape.length === 5));
+  const ref = REFERENCE_MODELS.find((r) => r.kerasParameters === count && (r.architecture === 'rcan3d') === is3d);
+  if (ref === undefined) {
+    throw new InputFileError(
+      path,
+      `${role}: ${count} weights match none of the reference models (${REFERENCE_MODELS.map((r) => `${r.name} ${r.kerasParameters}`).join(', ')})`,
+    );
+  }
+  if (ref.architecture !== architecture) {
+    throw new InputFileError(path, `${role} must be ${want}, but this file holds ${kindOf(ref)} (${ref.name})`);
+  }
+  const m = createModel(ref.architecture, config(ref.config), { seed: 0 });
+  try {
+    applyKerasWeights(m, layers, path);
   } catch (err) {
     m.dispose();
     throw err;
