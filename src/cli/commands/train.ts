@@ -1,14 +1,16 @@
 // `rdl train sr <data> -o <model-dir>` and `rdl train denoise <data> --sr-model <dir> -o <model-dir>`:
 // parsing and progress only; the jobs are src/pipelines/train-sr.ts and train-denoise.ts.
 import type { Command } from 'commander';
+import type { z } from 'zod';
 import { InterruptedError, ParameterError } from '../../errors.js';
 import { DENOISE_DEFAULTS, trainDenoise } from '../../pipelines/train-denoise.js';
 import { SR_DEFAULTS, trainSr } from '../../pipelines/train-sr.js';
 import { kebab, readConfigFile, resolveOptions, TRAIN_OPTIONS, type TrainOptions } from '../../train/options.js';
 import type { TrainResult } from '../../train/trainer.js';
 import { applyGlobalOptions } from '../options.js';
+import { firstSampleFile, withPixelSize } from '../pixel-size.js';
 import { TrainProgress } from '../progress.js';
-import { chooseOtf, type OpticsCliOptions, parametersFromOptions } from './estimate.js';
+import { addOpticsOptions, chooseOtf, type OpticsCliOptions, parametersFromOptions } from './estimate.js';
 
 /** Option name → how its text becomes a value of TrainOptions. */
 const PARSERS: Record<string, (v: string) => unknown> = {
@@ -29,13 +31,13 @@ const PARSERS: Record<string, (v: string) => unknown> = {
   minLr: Number,
 };
 
-function addTrainingOptions(cmd: Command, d: TrainOptions): Command {
+export function addTrainingOptions(cmd: Command, d: TrainOptions, patchHelp?: string): Command {
   return cmd
     .requiredOption('-o, --output <dir>', 'model folder (new or empty; with --resume, the run to continue)')
     .option('--iterations <n>', `iterations in total (default ${d.iterations})`)
     .option('--time-limit <minutes>', 'stop after this many minutes, saving (whichever comes first)')
     .option('--batch-size <n>', `samples per iteration (default ${d.batchSize})`)
-    .option('--patch <px>', `patch side cut at random from each sample, or "none" (default ${d.patch})`)
+    .option('--patch <px>', patchHelp ?? `patch side cut at random from each sample, or "none" (default ${d.patch})`)
     .option('--lr <rate>', `start learning rate, Adam (default ${d.lr})`)
     .option('--validate-every <n>', `iterations between validations (default ${d.validateEvery})`)
     .option('--validate-num <n>', `validation samples used (default ${d.validateNum})`)
@@ -55,22 +57,34 @@ function addTrainingOptions(cmd: Command, d: TrainOptions): Command {
 }
 
 /** The options: defaults < --config file < flags given on the command line. */
-function trainingOptions(cmd: Command, defaults: TrainOptions): TrainOptions {
+export function trainingOptions<T extends TrainOptions = TrainOptions>(
+  cmd: Command,
+  defaults: T,
+  schema: z.ZodObject = TRAIN_OPTIONS,
+  /** Option name → [field, parser]: other commands' own options (e.g. a 3-D --patch). */
+  extra: Record<string, [string, (v: string) => unknown]> = {},
+): T {
   const raw = cmd.opts<Record<string, string | undefined>>();
-  const file = raw.config === undefined ? {} : readConfigFile(raw.config);
+  const file = raw.config === undefined ? {} : readConfigFile(raw.config, schema);
   const cli: Record<string, unknown> = {};
-  for (const [name, parse] of Object.entries(PARSERS)) {
+  const parsers: Record<string, [string, (v: string) => unknown]> = {
+    ...Object.fromEntries(
+      Object.entries(PARSERS).map(([n, p]) => [n, [n === 'timeLimit' ? 'timeLimitMinutes' : n, p] as const]),
+    ),
+    ...extra,
+  };
+  for (const [name, [field, parse]] of Object.entries(parsers)) {
     if (cmd.getOptionValueSource(name) !== 'cli') continue;
     const value = parse(raw[name] as string);
     if (typeof value === 'number' && Number.isNaN(value))
       throw new ParameterError(`--${kebab(name)}`, 'a number', raw[name]);
-    cli[name === 'timeLimit' ? 'timeLimitMinutes' : name] = value;
+    cli[field] = value;
   }
-  return resolveOptions(TRAIN_OPTIONS, defaults, file, cli);
+  return resolveOptions(schema, defaults, file, cli) as T;
 }
 
 /** Ctrl-C: the first stops the run after the current iteration (saving); a second exits at once. */
-function interruptible(): { signal: AbortSignal; release: () => void } {
+export function interruptible(): { signal: AbortSignal; release: () => void } {
   const ac = new AbortController();
   const onSigint = () => {
     if (ac.signal.aborted) process.exit(130);
@@ -83,7 +97,7 @@ function interruptible(): { signal: AbortSignal; release: () => void } {
   return { signal: ac.signal, release: () => process.off('SIGINT', onSigint) };
 }
 
-function finish(r: TrainResult, command: string, progress: TrainProgress): void {
+export function finish(r: TrainResult, command: string, progress: TrainProgress): void {
   progress.stop();
   const best =
     r.best === null
@@ -105,7 +119,7 @@ function finish(r: TrainResult, command: string, progress: TrainProgress): void 
 }
 
 /** The command line to repeat for --resume (without a --resume already there). */
-function resumeCommand(): string {
+export function resumeCommand(): string {
   return ['rdl', ...process.argv.slice(2).filter((a) => a !== '--resume')].join(' ');
 }
 
@@ -156,25 +170,18 @@ export function registerTrain(program: Command): void {
       '--sr-model <path>',
       'the trained SR module: a model folder (rdl train sr) or a reference DFCAN .h5',
     )
-    .option('--nsm', 'train the NSM variant (noise suppression module)')
-    .option('--otf <file>', 'measured radial OTF (MRC, as the reference ships)')
-    .option('--na <n>', 'detection NA for a synthetic OTF (instead of --otf)')
-    .option('--emission-nm <nm>', 'emission wavelength for a synthetic OTF')
-    .option('--pixel-um <um>', 'pixel size in µm (preset: 0.0626)')
-    .option('--excitation-nm <nm>', 'excitation wavelength in nm (preset: 488)')
-    .option('--excitation-na <n>', 'excitation NA (preset: 1.35); spacing = λ/NA/2')
-    .option('--setup <name>', "SIM parameter preset (rdl estimate's --preset): setup0 | setup1 | setup2", 'setup0')
-    .option(
-      '--params <file>',
-      'JSON file of SIM parameters overriding the setup (e.g. sim_parameters.json of rdl simulate)',
-    )
-    .option('--fit <mode>', 'illumination fit: robust | reference', 'robust');
+    .option('--nsm', 'train the NSM variant (noise suppression module)');
+  addOpticsOptions(dn, 'setup').option('--fit <mode>', 'illumination fit: robust | reference', 'robust');
   addTrainingOptions(dn, DENOISE_DEFAULTS).action(async (data: string) => {
     applyGlobalOptions(program);
     const o = dn.opts<DenoiseCliOptions>();
     if (o.fit !== 'robust' && o.fit !== 'reference') throw new ParameterError('--fit', 'robust | reference', o.fit);
     const optics: OpticsCliOptions = { ...o, preset: o.setup };
-    const { params, fileFields } = parametersFromOptions(optics);
+    const resolved = parametersFromOptions(optics);
+    const { fileFields } = resolved;
+    // The pixel size by the one rule (src/cli/pixel-size.ts), from the first training input's header.
+    const first = firstSampleFile(data);
+    const params = withPixelSize('rdl train denoise', first, optics, resolved.params, fileFields);
     const otf = chooseOtf(optics, params, fileFields);
     const options = trainingOptions(dn, DENOISE_DEFAULTS);
     const progress = new TrainProgress();
