@@ -99,12 +99,14 @@ export async function trainDenoise(job: TrainDenoiseJob): Promise<TrainResult> {
   const device = o.device;
   const loader = new PairLoader();
   const fits = new Map<string, PatternParams[]>();
-  const tables = new Map<number, OtfTable>();
-  const tableFor = (side: number) => {
-    let t = tables.get(side);
+  // OTF tables by grid size: whole samples (for the fit) and square patches (for the MPE).
+  const tables = new Map<string, OtfTable>();
+  const tableFor = (height: number, width = height) => {
+    const key = `${height}×${width}`;
+    let t = tables.get(key);
     if (t === undefined) {
-      t = otfTableForGrid(job.otf, { height: side, width: side, pixelSizeUm: p.pixelSizeUm });
-      tables.set(side, t);
+      t = otfTableForGrid(job.otf, { height, width, pixelSizeUm: p.pixelSizeUm });
+      tables.set(key, t);
     }
     return t;
   };
@@ -115,10 +117,9 @@ export async function trainDenoise(job: TrainDenoiseJob): Promise<TrainResult> {
     const cached = fits.get(key);
     if (cached !== undefined) return cached;
     const raw = orientationMajor(on === 'target' ? l.target : l.input, p, l.width * l.height);
-    const table = otfTableForGrid(job.otf, { height: l.height, width: l.width, pixelSizeUm: p.pixelSizeUm });
     const est = tidy(() => {
       const frames = tensor(raw, [D, P, l.height, l.width]);
-      return estimateCycle(frames, table, p, { fit: job.fit });
+      return estimateCycle(frames, tableFor(l.height, l.width), p, { fit: job.fit });
     });
     const fitted = est.orientations.map((e) => ({ k0PerUm: e.k0PerUm, phaseRad: e.phaseRad }));
     fits.set(key, fitted);
