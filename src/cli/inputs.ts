@@ -69,6 +69,21 @@ export function requireMinSize(path: string, dims: { width: number; height: numb
   }
 }
 
+/**
+ * Raw SIM frames as estimate and reconstruct take them: real and finite, whole cycles of
+ * orientations × phases, at least the apodization's size. Returns the stack and its cycle count.
+ */
+export function readSimStack(
+  path: string,
+  p: { orientations: number; phases: number; apodizationPx: number },
+): { img: ImageStack; cycles: number; perCycle: number } {
+  const img = readRealStack(path, 'raw SIM frames');
+  const perCycle = p.orientations * p.phases;
+  const cycles = requireCycles(path, img.frames, perCycle, `${p.orientations} orientations × ${p.phases} phases`);
+  requireMinSize(path, img, Math.max(16, 2 * p.apodizationPx));
+  return { img, cycles, perCycle };
+}
+
 /** InputFileError naming the file when any SIM cycle (perCycle frames) holds a single value only. */
 export function requireContrast(
   path: string,

@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { run } from '../../src/cli/main.js';
 import { tensor } from '../../src/engine/index.js';
 import { readImageStack } from '../../src/io/stack.js';
 import { writeTiff } from '../../src/io/tiff.js';
@@ -19,25 +18,12 @@ import { flipSets, predictTiled, tileStarts } from '../../src/pipelines/tiles3d.
 import { garTerm } from '../../src/pipelines/train-volume.js';
 import { cutPatch, openVolumeData } from '../../src/pipelines/volume-data.js';
 import { writeLightsheetDataset } from '../../src/sim/lightsheet/dataset.js';
+import { runCli } from '../cli-run.js';
 import { tempDir } from '../io/tmp.js';
 
 const tmp = tempDir('lightsheet');
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  const ewrite = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string) => out.push(String(s)) > 0) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => err.push(String(s)) > 0) as typeof process.stderr.write;
-  try {
-    const code = await run(['node', 'rdl', ...args]);
-    return { code, out: out.join(''), err: err.join('') };
-  } finally {
-    process.stdout.write = write;
-    process.stderr.write = ewrite;
-  }
-}
+const cli = runCli;
 
 /** A stack of `pages` 16×16 pages, page p holding 100 + 10·(p + 1) (background 100). */
 function numberedStack(path: string, pages: number, axes?: { slices: number; frames: number }): void {

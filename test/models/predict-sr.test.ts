@@ -1,31 +1,18 @@
 // `rdl predict sr` end to end, and `rdl models --json`, through the CLI entry point.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { run } from '../../src/cli/main.js';
 import { noGrad, tensor, tidy } from '../../src/engine/index.js';
 import { readImageStack, writeImageStack } from '../../src/io/stack.js';
 import { DFCAN, DFCAN_SMALL } from '../../src/models/dfcan.js';
 import { saveModelFolder } from '../../src/models/folder.js';
 import { saveKerasWeights } from '../../src/models/keras.js';
+import { runCli } from '../cli-run.js';
 import { assertClose } from '../helpers.js';
 import { tempDir } from '../io/tmp.js';
 
 const tmp = tempDir('predict-sr');
 
-async function cli(...args: string[]): Promise<{ code: number; out: string }> {
-  const chunks: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  const quiet = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string) => chunks.push(String(s)) > 0) as typeof process.stdout.write;
-  process.stderr.write = (() => true) as typeof process.stderr.write;
-  try {
-    const code = await run(['node', 'rdl', ...args]);
-    return { code, out: chunks.join('') };
-  } finally {
-    process.stdout.write = write;
-    process.stderr.write = quiet;
-  }
-}
+const cli = runCli;
 
 test('rdl models --json lists the seven reference networks with the Keras parameter counts', async () => {
   const { code, out } = await cli('models', '--json');

@@ -3,7 +3,6 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { run } from '../../src/cli/main.js';
 import { readMrcHeader } from '../../src/io/mrc.js';
 import { readImageStack, writeImageStack } from '../../src/io/stack.js';
 import { DENOISER_REFERENCE, DENOISER_SMALL, RdlDenoiser } from '../../src/models/denoiser.js';
@@ -16,26 +15,13 @@ import { cutTile, planTiles, TileBlender } from '../../src/pipelines/tiles.js';
 import { otfTableForGrid, syntheticRadialOtf } from '../../src/sim/otf.js';
 import { preset, resolveParameters } from '../../src/sim/params.js';
 import { simulateSample } from '../../src/sim/simulate/sample.js';
+import { runCli } from '../cli-run.js';
 import { assertClose } from '../helpers.js';
 import { tempDir } from '../io/tmp.js';
 
 const tmp = tempDir('predict-sim');
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  const ewrite = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string) => out.push(String(s)) > 0) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => err.push(String(s)) > 0) as typeof process.stderr.write;
-  try {
-    const code = await run(['node', 'rdl', ...args]);
-    return { code, out: out.join(''), err: err.join('') };
-  } finally {
-    process.stdout.write = write;
-    process.stderr.write = ewrite;
-  }
-}
+const cli = runCli;
 
 /** A simulated 128² time-lapse of `cycles` cycles and its parameters file, made once per name. */
 async function simulated(

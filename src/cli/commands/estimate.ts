@@ -8,15 +8,7 @@ import { type CycleGroupEstimate, estimateAllCycles, estimateStack } from '../..
 import type { RawStack } from '../../sim/frames.js';
 import { type RadialOtf, readRadialOtf, syntheticRadialOtf } from '../../sim/otf.js';
 import { PRESET_NAMES, type PresetName, preset, resolveParameters, type SimParameters } from '../../sim/params.js';
-import {
-  naming,
-  nonFiniteFields,
-  readRealStack,
-  requireContrast,
-  requireCycles,
-  requireInputFile,
-  requireMinSize,
-} from '../inputs.js';
+import { naming, nonFiniteFields, readSimStack, requireContrast, requireInputFile } from '../inputs.js';
 import { applyGlobalOptions } from '../options.js';
 import { withPixelSize } from '../pixel-size.js';
 
@@ -236,15 +228,7 @@ export function registerEstimate(program: Command): void {
         notes.push(l),
       );
       const otf = chooseOtf(o, params, fileFields);
-      const img = readRealStack(raw, 'raw SIM frames');
-      const perCycle = params.orientations * params.phases;
-      const cycles = requireCycles(
-        raw,
-        img.frames,
-        perCycle,
-        `${params.orientations} orientations × ${params.phases} phases`,
-      );
-      requireMinSize(raw, img, Math.max(16, 2 * params.apodizationPx));
+      const { img, cycles, perCycle } = readSimStack(raw, params);
       const first = o.allCycles ? 0 : Math.min(cycles - 1, Number(o.cycle) || 0);
       const used = o.allCycles ? img.data : img.data.subarray(first * perCycle * img.width * img.height);
       requireContrast(raw, { ...img, data: used }, perCycle);

@@ -12,12 +12,10 @@ import { checkWienerParameter } from '../../sim/reconstruct/wiener.js';
 import {
   checkOutputFile,
   naming,
-  readRealStack,
+  readSimStack,
   requireContrast,
-  requireCycles,
   requireFiniteResult,
   requireInputFile,
-  requireMinSize,
 } from '../inputs.js';
 import { applyGlobalOptions, positiveOption } from '../options.js';
 import { filePixelSizeUm, withPixelSize } from '../pixel-size.js';
@@ -107,15 +105,7 @@ export function registerReconstruct(program: Command): void {
         (l) => notes.push(l), // said once the input has passed its checks: a bad input gets one line only
       );
       const otf = chooseOtf(o, params, fileFields);
-      const img = readRealStack(raw, 'raw SIM frames');
-      const perCycle = params.orientations * params.phases;
-      const cycles = requireCycles(
-        raw,
-        img.frames,
-        perCycle,
-        `${params.orientations} orientations × ${params.phases} phases`,
-      );
-      requireMinSize(raw, img, Math.max(16, 2 * params.apodizationPx));
+      const { img, cycles, perCycle } = readSimStack(raw, params);
       requireContrast(raw, img, perCycle);
       for (const l of notes) process.stderr.write(`${l}\n`);
       // The output is opened (extension, folder, a temporary file beside it) before the work.
