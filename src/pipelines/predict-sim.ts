@@ -196,8 +196,8 @@ export async function predictSim(job: PredictSimJob): Promise<PredictSimResult> 
       const w = openStackWriter(path, dims, dtype, {
         pixelSizeUm: { x: px.x / scale, y: px.y / scale, z: px.z },
         ...(scale === 1 && info.mrc ? { template: info.mrc } : {}),
-        // The reconstruction: one SR image per cycle, a time-lapse (ImageJ frames).
-        ...(scale === 2 ? { timeLapse: true } : {}),
+        // A time-lapse (ImageJ frames, not slices) unless the input's own axes say otherwise.
+        ...(scale === 2 || !axesFit ? { timeLapse: true } : {}),
         ...(scale === 1 && ij && axesFit
           ? { tiffAxes: { channels: ij.channels, slices: ij.slices, frames: ij.frames } }
           : {}),
@@ -235,6 +235,8 @@ export async function predictSim(job: PredictSimJob): Promise<PredictSimResult> 
       job.onGroup?.(group);
       const fitMs = performance.now() - t0;
       for (let c = 0; c < count; c++) {
+        // Let a pending Ctrl-C (SIGINT handler) run: the cycles are synchronous engine work.
+        await new Promise((resolve) => setImmediate(resolve));
         if (job.signal?.aborted)
           throw new InterruptedError(`interrupted at cycle ${first + c} of ${cycles}; nothing written`);
         const raw = Float32Array.from(rawOf(img, c * perCycle, perCycle).data as ArrayLike<number>);

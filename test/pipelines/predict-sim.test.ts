@@ -330,6 +330,9 @@ test('rdl predict sim: bad inputs give one clear error naming the problem and wr
   assert.notEqual(r.code, 0);
   assert.match(r.err, /exists; .*--overwrite/);
   assert.equal(readFileSync(existing, 'utf8'), 'keep me');
+  const replaced = await cli('predict', 'sim', s.raw, ...base, '-o', existing, '--overwrite');
+  assert.equal(replaced.code, 0, replaced.err);
+  assert.equal(readImageStack(existing).frames, 18);
   assert.deepEqual(readdirSync(dir), ['ten-frames.tif'], 'nothing written (not even a temporary file)');
   assert.ok(readFileSync(s.raw).equals(before), 'the input is untouched');
 });

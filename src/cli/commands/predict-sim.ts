@@ -214,6 +214,7 @@ export function registerPredictSim(predict: Command, program: Command): void {
     .option('--reconstruct <file>', 'also write the Wiener SR image of each denoised cycle (.mrc or .tif)')
     .option('--wiener <w>', 'Wiener parameter of --reconstruct (and of the modulation check)', '0.05')
     .option('--device <device>', 'engine device: cpu | cuda | cuda:N', 'cpu')
+    .option('--overwrite', 'replace the output files when they exist')
     .option(
       '--json',
       'print per cycle the fit, fallbacks, reliability, modulation kept, frame means and timings as JSON',
