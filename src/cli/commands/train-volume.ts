@@ -11,8 +11,7 @@ import {
 } from '../../pipelines/train-volume.js';
 import type { VolumeMode } from '../../pipelines/volume-data.js';
 import { applyGlobalOptions, integerOption } from '../options.js';
-import { TrainProgress } from '../progress.js';
-import { addTrainingOptions, finish, interruptible, resumeCommand, trainingOptions } from './train.js';
+import { addTrainingOptions, runTraining, trainingOptions } from './train.js';
 
 /** "Z,Y,X" → [z, y, x] (integers ≥ min). */
 export function parseTriple(option: string, v: string, min = 1): [number, number, number] {
@@ -52,10 +51,8 @@ function register(trainCmd: Command, program: Command, mode: VolumeMode): void {
       slices: ['slices', Number],
     });
     const channels = mode === 'tis' ? integerOption('--channels', o.channels ?? '4', 1) : 1;
-    const progress = new TrainProgress();
-    const { signal, release } = interruptible();
-    try {
-      const r = await trainVolume({
+    await runTraining(({ onEvent, signal }) =>
+      trainVolume({
         mode,
         data,
         outDir: o.output,
@@ -63,14 +60,10 @@ function register(trainCmd: Command, program: Command, mode: VolumeMode): void {
         channels,
         nsm: o.nsm === true,
         resume: o.resume === true,
-        onEvent: (e) => progress.handle(e),
+        onEvent,
         signal,
-      });
-      finish(r, resumeCommand(), progress);
-    } finally {
-      progress.stop();
-      release();
-    }
+      }),
+    );
   });
 }
 

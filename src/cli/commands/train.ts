@@ -6,7 +6,7 @@ import { InterruptedError, ParameterError } from '../../errors.js';
 import { DENOISE_DEFAULTS, trainDenoise } from '../../pipelines/train-denoise.js';
 import { SR_DEFAULTS, trainSr } from '../../pipelines/train-sr.js';
 import { kebab, readConfigFile, resolveOptions, TRAIN_OPTIONS, type TrainOptions } from '../../train/options.js';
-import type { TrainResult } from '../../train/trainer.js';
+import type { TrainEvent, TrainResult } from '../../train/trainer.js';
 import { applyGlobalOptions } from '../options.js';
 import { firstSampleFile, withPixelSize } from '../pixel-size.js';
 import { TrainProgress } from '../progress.js';
@@ -118,6 +118,23 @@ export function finish(r: TrainResult, command: string, progress: TrainProgress)
   if (r.status === 'time-limit') process.stderr.write(`continue with: ${command} --resume\n`);
 }
 
+/**
+ * Runs a training job with a progress display and Ctrl-C handling (first: stop and save), then
+ * reports how it ended; what every `rdl train …` command does around its job.
+ */
+export async function runTraining(
+  job: (hooks: { onEvent: (e: TrainEvent) => void; signal: AbortSignal }) => Promise<TrainResult>,
+): Promise<void> {
+  const progress = new TrainProgress();
+  const { signal, release } = interruptible();
+  try {
+    finish(await job({ onEvent: (e) => progress.handle(e), signal }), resumeCommand(), progress);
+  } finally {
+    progress.stop();
+    release();
+  }
+}
+
 /** The command line to repeat for --resume (without a --resume already there). */
 export function resumeCommand(): string {
   return ['rdl', ...process.argv.slice(2).filter((a) => a !== '--resume')].join(' ');
@@ -143,22 +160,16 @@ export function registerTrain(program: Command): void {
     applyGlobalOptions(program);
     const o = sr.opts<{ output: string; resume?: boolean }>();
     const options = trainingOptions(sr, SR_DEFAULTS);
-    const progress = new TrainProgress();
-    const { signal, release } = interruptible();
-    try {
-      const r = await trainSr({
+    await runTraining(({ onEvent, signal }) =>
+      trainSr({
         data,
         outDir: o.output,
         options,
         resume: o.resume === true,
-        onEvent: (e) => progress.handle(e),
+        onEvent,
         signal,
-      });
-      finish(r, resumeCommand(), progress);
-    } finally {
-      progress.stop();
-      release();
-    }
+      }),
+    );
   });
 
   const dn = trainCmd
@@ -176,6 +187,7 @@ export function registerTrain(program: Command): void {
     applyGlobalOptions(program);
     const o = dn.opts<DenoiseCliOptions>();
     if (o.fit !== 'robust' && o.fit !== 'reference') throw new ParameterError('--fit', 'robust | reference', o.fit);
+    const fit = o.fit;
     const optics: OpticsCliOptions = { ...o, preset: o.setup };
     const resolved = parametersFromOptions(optics);
     const { fileFields } = resolved;
@@ -184,10 +196,8 @@ export function registerTrain(program: Command): void {
     const params = withPixelSize('rdl train denoise', first, optics, resolved.params, fileFields);
     const otf = chooseOtf(optics, params, fileFields);
     const options = trainingOptions(dn, DENOISE_DEFAULTS);
-    const progress = new TrainProgress();
-    const { signal, release } = interruptible();
-    try {
-      const r = await trainDenoise({
+    await runTraining(({ onEvent, signal }) =>
+      trainDenoise({
         data,
         outDir: o.output,
         options,
@@ -196,14 +206,10 @@ export function registerTrain(program: Command): void {
         nsm: o.nsm === true,
         params,
         otf,
-        fit: o.fit,
-        onEvent: (e) => progress.handle(e),
+        fit,
+        onEvent,
         signal,
-      });
-      finish(r, resumeCommand(), progress);
-    } finally {
-      progress.stop();
-      release();
-    }
+      }),
+    );
   });
 }
